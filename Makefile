@@ -1,0 +1,45 @@
+# Strata: `make run` starts everything locally, `make test` runs the whole suite.
+GO        ?= go
+BIN       := bin/strata
+GOBIN     := $(shell $(GO) env GOPATH)/bin
+# When STRATA_CLICKHOUSE is set (host:port), run and test use that server instead of a private one.
+STRATA_CLICKHOUSE ?=
+CH_ADDR   := $(if $(STRATA_CLICKHOUSE),$(STRATA_CLICKHOUSE),127.0.0.1:9000)
+
+.PHONY: all build run test test-go clickhouse-start clickhouse-stop proto bench fmt vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/strata
+
+clickhouse-start:
+ifeq ($(STRATA_CLICKHOUSE),)
+	scripts/clickhouse start
+endif
+
+clickhouse-stop:
+	scripts/clickhouse stop
+
+run: build clickhouse-start
+	$(BIN) -target=all -clickhouse.address=$(CH_ADDR) -ingester.wal-dir=.data/wal $(ARGS)
+
+test: build clickhouse-start test-go
+
+test-go:
+	STRATA_TEST_CLICKHOUSE=$(CH_ADDR) STRATA_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 45m ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -l -w $$(git ls-files '*.go')
+
+proto:
+	$(GO) install github.com/bufbuild/buf/cmd/buf@v1.75.0
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.0
+	cd proto && PATH=$(GOBIN):$$PATH buf generate
+
+clean:
+	rm -rf bin

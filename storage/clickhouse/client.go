@@ -1,0 +1,143 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/grafana/dskit/flagext"
+)
+
+// Config is the ClickHouse connection and schema configuration.
+type Config struct {
+	Address       string         `yaml:"address"`
+	Database      string         `yaml:"database"`
+	Username      string         `yaml:"username"`
+	Password      flagext.Secret `yaml:"password"`
+	Cluster       string         `yaml:"cluster"`
+	DialTimeout   time.Duration  `yaml:"dial_timeout"`
+	MaxOpenConns  int            `yaml:"max_open_conns"`
+	RetentionDays int            `yaml:"retention_days"`
+}
+
+// RegisterFlags registers the ClickHouse flags with their defaults.
+func (c *Config) RegisterFlags(f *flag.FlagSet) {
+	f.StringVar(&c.Address, "clickhouse.address", "127.0.0.1:9000", "ClickHouse native-protocol address (host:port). Several addresses may be given, separated by commas.")
+	f.StringVar(&c.Database, "clickhouse.database", "strata", "ClickHouse database that holds Strata's tables; created when missing.")
+	f.StringVar(&c.Username, "clickhouse.username", "default", "ClickHouse user.")
+	f.Var(&c.Password, "clickhouse.password", "ClickHouse password.")
+	f.StringVar(&c.Cluster, "clickhouse.cluster", "", "ClickHouse cluster name. When set, DDL runs ON CLUSTER with replicated and distributed tables.")
+	f.DurationVar(&c.DialTimeout, "clickhouse.dial-timeout", 5*time.Second, "Timeout for connecting to ClickHouse.")
+	f.IntVar(&c.MaxOpenConns, "clickhouse.max-open-conns", 16, "Maximum open connections to ClickHouse per process.")
+	f.IntVar(&c.RetentionDays, "clickhouse.retention-days", 30, "Default retention in days, stored with each row so that retention is a partition drop.")
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if c.Address == "" {
+		return errors.New("clickhouse.address must not be empty")
+	}
+	if !identRE.MatchString(c.Database) {
+		return fmt.Errorf("clickhouse.database %q: must match %s", c.Database, identRE)
+	}
+	if c.Cluster != "" && !identRE.MatchString(c.Cluster) {
+		return fmt.Errorf("clickhouse.cluster %q: must match %s", c.Cluster, identRE)
+	}
+	if c.RetentionDays < 1 || c.RetentionDays > 65535 {
+		return fmt.Errorf("clickhouse.retention-days %d: must be between 1 and 65535", c.RetentionDays)
+	}
+	return nil
+}
+
+// Client is a connection pool to ClickHouse plus the server facts the SQL depends on.
+type Client struct {
+	cfg     Config
+	conn    driver.Conn
+	version Version
+}
+
+// Open connects to ClickHouse (without selecting the database, which may not exist yet).
+func Open(ctx context.Context, cfg Config) (*Client, error) {
+	conn, err := ch.Open(&ch.Options{
+		Addr: strings.Split(cfg.Address, ","),
+		Auth: ch.Auth{Username: cfg.Username, Password: cfg.Password.String()},
+		Compression: &ch.Compression{
+			Method: ch.CompressionLZ4,
+		},
+		DialTimeout:     cfg.DialTimeout,
+		MaxOpenConns:    cfg.MaxOpenConns,
+		MaxIdleConns:    cfg.MaxOpenConns,
+		ConnMaxLifetime: time.Hour,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse open %s: %w", cfg.Address, err)
+	}
+	c := &Client{cfg: cfg, conn: conn}
+	if err := c.loadVersion(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Client) loadVersion(ctx context.Context) error {
+	var v string
+	if err := c.conn.QueryRow(ctx, "SELECT version()").Scan(&v); err != nil {
+		return fmt.Errorf("clickhouse %s: query version: %w", c.cfg.Address, err)
+	}
+	ver, err := ParseVersion(v)
+	if err != nil {
+		return err
+	}
+	c.version = ver
+	return nil
+}
+
+// Version is the server version the client is connected to.
+func (c *Client) Version() Version { return c.version }
+
+// Conn exposes the driver connection for readers in this package and for tests.
+func (c *Client) Conn() driver.Conn { return c.conn }
+
+// Database is the configured database name.
+func (c *Client) Database() string { return c.cfg.Database }
+
+// Ping checks that the server answers.
+func (c *Client) Ping(ctx context.Context) error { return c.conn.Ping(ctx) }
+
+// Close closes the pool.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Version is a parsed ClickHouse server version.
+type Version struct{ Major, Minor, Patch int }
+
+// ParseVersion parses "18.16.1" or "24.8.4.13".
+func ParseVersion(s string) (Version, error) {
+	var v Version
+	parts := strings.Split(strings.TrimSpace(s), ".")
+	if len(parts) < 2 {
+		return v, fmt.Errorf("clickhouse version %q: want major.minor", s)
+	}
+	nums := []*int{&v.Major, &v.Minor, &v.Patch}
+	for i := 0; i < len(nums) && i < len(parts); i++ {
+		if _, err := fmt.Sscanf(parts[i], "%d", nums[i]); err != nil {
+			return v, fmt.Errorf("clickhouse version %q: %w", s, err)
+		}
+	}
+	return v, nil
+}
+
+// AtLeast reports whether v >= major.minor.
+func (v Version) AtLeast(major, minor int) bool {
+	return v.Major > major || (v.Major == major && v.Minor >= minor)
+}
+
+func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) }

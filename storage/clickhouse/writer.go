@@ -1,0 +1,317 @@
+package clickhouse
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	pb "github.com/strataobs/strata/proto/strata/v1"
+)
+
+// attrColumns are the parallel key/value/type arrays of one attribute list.
+type attrColumns struct {
+	keys, values [][]string
+	types        [][]uint8
+}
+
+func (a *attrColumns) add(attrs []*pb.Attr) {
+	k := make([]string, len(attrs))
+	v := make([]string, len(attrs))
+	t := make([]uint8, len(attrs))
+	for i, at := range attrs {
+		k[i], v[i], t[i] = at.Key, at.Value, uint8(at.Type)
+	}
+	a.keys = append(a.keys, k)
+	a.values = append(a.values, v)
+	a.types = append(a.types, t)
+}
+
+func (a *attrColumns) addShared(k, v []string, t []uint8) {
+	a.keys = append(a.keys, k)
+	a.values = append(a.values, v)
+	a.types = append(a.types, t)
+}
+
+// LogBatch collects log rows column by column, which is what the native protocol sends;
+// building columns directly saves a row-to-column pass on the flush hot path.
+type LogBatch struct {
+	tenant                          []string
+	day                             []time.Time
+	retention                       []uint16
+	ts, observed                    []int64
+	id, flushID, streamID           []uint64
+	service                         []string
+	labelKeys, labelValues          [][]string
+	sevNum                          []uint8
+	sevText, level, body            []string
+	traceID, spanID                 []string
+	flags                           []uint32
+	attrs, res                      attrColumns
+	scopeName, scopeVersion, evName []string
+
+	// per-stream and per-resource caches so shared arrays are built once per batch
+	lastStream *pb.LogStream
+	lk, lv     []string
+	lastRes    *pb.Resource
+	rk, rv     []string
+	rt         []uint8
+}
+
+// Len is the number of rows in the batch.
+func (b *LogBatch) Len() int { return len(b.id) }
+
+// Add appends one record. Rows of the same stream and resource share label and resource arrays.
+func (b *LogBatch) Add(tenant string, retentionDays uint16, flushID uint64, s *pb.LogStream, res *pb.Resource, r *pb.LogRecord) {
+	if s != b.lastStream {
+		b.lastStream = s
+		b.lk = make([]string, len(s.Labels))
+		b.lv = make([]string, len(s.Labels))
+		for i, l := range s.Labels {
+			b.lk[i], b.lv[i] = l.Name, l.Value
+		}
+	}
+	if res != b.lastRes {
+		b.lastRes = res
+		b.rk, b.rv, b.rt = splitAttrs(res.GetAttributes())
+	}
+	b.tenant = append(b.tenant, tenant)
+	b.day = append(b.day, dayOf(r.Timestamp))
+	b.retention = append(b.retention, retentionDays)
+	b.ts = append(b.ts, r.Timestamp)
+	b.observed = append(b.observed, r.ObservedTimestamp)
+	b.id = append(b.id, r.Id)
+	b.flushID = append(b.flushID, flushID)
+	b.streamID = append(b.streamID, s.StreamId)
+	b.service = append(b.service, res.GetServiceName())
+	b.labelKeys = append(b.labelKeys, b.lk)
+	b.labelValues = append(b.labelValues, b.lv)
+	b.sevNum = append(b.sevNum, uint8(r.SeverityNumber))
+	b.sevText = append(b.sevText, r.SeverityText)
+	b.level = append(b.level, r.Level)
+	b.body = append(b.body, r.Body)
+	b.traceID = append(b.traceID, hexID(r.TraceId))
+	b.spanID = append(b.spanID, hexID(r.SpanId))
+	b.flags = append(b.flags, r.Flags)
+	b.attrs.add(r.Attributes)
+	b.res.addShared(b.rk, b.rv, b.rt)
+	b.scopeName = append(b.scopeName, r.ScopeName)
+	b.scopeVersion = append(b.scopeVersion, r.ScopeVersion)
+	b.evName = append(b.evName, r.EventName)
+}
+
+func (b *LogBatch) columns() []any {
+	return []any{
+		b.tenant, b.day, b.retention, b.ts, b.observed, b.id, b.flushID, b.streamID, b.service,
+		b.labelKeys, b.labelValues, b.sevNum, b.sevText, b.level, b.body, b.traceID, b.spanID, b.flags,
+		b.attrs.keys, b.attrs.values, b.attrs.types, b.res.keys, b.res.values, b.res.types,
+		b.scopeName, b.scopeVersion, b.evName,
+	}
+}
+
+// SpanBatch collects span rows column by column.
+type SpanBatch struct {
+	tenant                                []string
+	day                                   []time.Time
+	retention                             []uint16
+	traceID, spanID, parentID, traceState []string
+	id, flushID                           []uint64
+	service, name                         []string
+	kind                                  []int8
+	start, end, duration                  []int64
+	statusCode                            []int8
+	statusMsg                             []string
+	attrs, res                            attrColumns
+	evTimes                               [][]int64
+	evNames, evAttrs                      [][]string
+	lnTrace, lnSpan, lnState, lnAttrs     [][]string
+	scopeName, scopeVersion               []string
+	flags                                 []uint32
+
+	index map[indexKey]*indexRow
+
+	lastRes *pb.Resource
+	rk, rv  []string
+	rt      []uint8
+}
+
+type indexKey struct {
+	tenant  string
+	traceID string
+}
+
+type indexRow struct {
+	retention  uint16
+	start, end int64
+	spans      uint32
+}
+
+// Len is the number of rows in the batch.
+func (b *SpanBatch) Len() int { return len(b.id) }
+
+// Add appends one span.
+func (b *SpanBatch) Add(tenant string, retentionDays uint16, flushID uint64, res *pb.Resource, s *pb.Span) {
+	if res != b.lastRes {
+		b.lastRes = res
+		b.rk, b.rv, b.rt = splitAttrs(res.GetAttributes())
+	}
+	tid := hexID(s.TraceId)
+	b.tenant = append(b.tenant, tenant)
+	b.day = append(b.day, dayOf(s.Start))
+	b.retention = append(b.retention, retentionDays)
+	b.traceID = append(b.traceID, tid)
+	b.spanID = append(b.spanID, hexID(s.SpanId))
+	b.parentID = append(b.parentID, hexID(s.ParentSpanId))
+	b.traceState = append(b.traceState, s.TraceState)
+	b.id = append(b.id, s.Id)
+	b.flushID = append(b.flushID, flushID)
+	b.service = append(b.service, res.GetServiceName())
+	b.name = append(b.name, s.Name)
+	b.kind = append(b.kind, int8(s.Kind))
+	b.start = append(b.start, s.Start)
+	b.end = append(b.end, s.End)
+	b.duration = append(b.duration, s.End-s.Start)
+	b.statusCode = append(b.statusCode, int8(s.StatusCode))
+	b.statusMsg = append(b.statusMsg, s.StatusMessage)
+	b.attrs.add(s.Attributes)
+	b.res.addShared(b.rk, b.rv, b.rt)
+	b.addEvents(s.Events)
+	b.addLinks(s.Links)
+	b.scopeName = append(b.scopeName, s.ScopeName)
+	b.scopeVersion = append(b.scopeVersion, s.ScopeVersion)
+	b.flags = append(b.flags, s.Flags)
+	b.indexSpan(tenant, retentionDays, tid, s)
+}
+
+func (b *SpanBatch) addEvents(evs []*pb.Event) {
+	t := make([]int64, len(evs))
+	n := make([]string, len(evs))
+	a := make([]string, len(evs))
+	for i, e := range evs {
+		t[i], n[i], a[i] = e.Timestamp, e.Name, AttrsJSON(e.Attributes)
+	}
+	b.evTimes = append(b.evTimes, t)
+	b.evNames = append(b.evNames, n)
+	b.evAttrs = append(b.evAttrs, a)
+}
+
+func (b *SpanBatch) addLinks(links []*pb.Link) {
+	tr := make([]string, len(links))
+	sp := make([]string, len(links))
+	st := make([]string, len(links))
+	at := make([]string, len(links))
+	for i, l := range links {
+		tr[i], sp[i], st[i], at[i] = hexID(l.TraceId), hexID(l.SpanId), l.TraceState, AttrsJSON(l.Attributes)
+	}
+	b.lnTrace = append(b.lnTrace, tr)
+	b.lnSpan = append(b.lnSpan, sp)
+	b.lnState = append(b.lnState, st)
+	b.lnAttrs = append(b.lnAttrs, at)
+}
+
+func (b *SpanBatch) indexSpan(tenant string, retention uint16, tid string, s *pb.Span) {
+	if b.index == nil {
+		b.index = map[indexKey]*indexRow{}
+	}
+	k := indexKey{tenant, tid}
+	row := b.index[k]
+	if row == nil {
+		row = &indexRow{retention: retention, start: s.Start, end: s.End}
+		b.index[k] = row
+	}
+	row.start = min(row.start, s.Start)
+	row.end = max(row.end, s.End)
+	row.spans++
+}
+
+func (b *SpanBatch) columns() []any {
+	return []any{
+		b.tenant, b.day, b.retention, b.traceID, b.spanID, b.parentID, b.traceState, b.id, b.flushID,
+		b.service, b.name, b.kind, b.start, b.end, b.duration, b.statusCode, b.statusMsg,
+		b.attrs.keys, b.attrs.values, b.attrs.types, b.res.keys, b.res.values, b.res.types,
+		b.evTimes, b.evNames, b.evAttrs, b.lnTrace, b.lnSpan, b.lnState, b.lnAttrs,
+		b.scopeName, b.scopeVersion, b.flags,
+	}
+}
+
+func (b *SpanBatch) indexColumns() []any {
+	n := len(b.index)
+	tenant, tid := make([]string, 0, n), make([]string, 0, n)
+	day, ret := make([]time.Time, 0, n), make([]uint16, 0, n)
+	start, end, spans, flush := make([]int64, 0, n), make([]int64, 0, n), make([]uint32, 0, n), make([]uint64, 0, n)
+	var fid uint64
+	if len(b.flushID) > 0 {
+		fid = b.flushID[0]
+	}
+	for k, r := range b.index {
+		tenant, tid = append(tenant, k.tenant), append(tid, k.traceID)
+		day, ret = append(day, dayOf(r.start)), append(ret, r.retention)
+		start, end, spans, flush = append(start, r.start), append(end, r.end), append(spans, r.spans), append(flush, fid)
+	}
+	return []any{tenant, day, ret, tid, start, end, spans, flush}
+}
+
+// WriteLogs inserts the batch in one INSERT.
+func (c *Client) WriteLogs(ctx context.Context, b *LogBatch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	return c.insert(ctx, "logs", logsColumns, b.columns())
+}
+
+// WriteSpans inserts the spans and their trace-index rows. The index is written after
+// the spans so a trace found through the index always has its spans stored.
+func (c *Client) WriteSpans(ctx context.Context, b *SpanBatch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := c.insert(ctx, "spans", spansColumns, b.columns()); err != nil {
+		return err
+	}
+	return c.insert(ctx, "trace_index", traceIndexColumns, b.indexColumns())
+}
+
+func (c *Client) insert(ctx context.Context, table string, defs []string, cols []any) error {
+	q := fmt.Sprintf("INSERT INTO %s.%s (%s)", c.cfg.Database, table, strings.Join(columnNames(defs), ", "))
+	batch, err := c.conn.PrepareBatch(ctx, q)
+	if err != nil {
+		return fmt.Errorf("insert into %s: prepare: %w", table, err)
+	}
+	for i, col := range cols {
+		if err := batch.Column(i).Append(col); err != nil {
+			batch.Abort()
+			return fmt.Errorf("insert into %s: column %s: %w", table, columnNames(defs)[i], err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert into %s: %w", table, err)
+	}
+	return nil
+}
+
+func splitAttrs(attrs []*pb.Attr) ([]string, []string, []uint8) {
+	k := make([]string, len(attrs))
+	v := make([]string, len(attrs))
+	t := make([]uint8, len(attrs))
+	for i, a := range attrs {
+		k[i], v[i], t[i] = a.Key, a.Value, uint8(a.Type)
+	}
+	return k, v, t
+}
+
+func dayOf(unixNano int64) time.Time {
+	const day = int64(24 * time.Hour)
+	d := unixNano / day
+	if unixNano < 0 && unixNano%day != 0 {
+		d--
+	}
+	return time.Unix(d*86400, 0).UTC()
+}
+
+func hexID(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return hex.EncodeToString(b)
+}

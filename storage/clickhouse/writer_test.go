@@ -1,0 +1,122 @@
+package clickhouse_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/strataobs/strata/storage/clickhouse"
+	"github.com/strataobs/strata/storage/clickhouse/chtest"
+	pb "github.com/strataobs/strata/proto/strata/v1"
+)
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	c := chtest.New(t)
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		if err := c.Migrate(ctx); err != nil {
+			t.Fatalf("migrate run %d: %v", i+2, err)
+		}
+	}
+	var n uint64
+	if err := c.Conn().QueryRow(ctx, fmt.Sprintf("SELECT count() FROM (SELECT DISTINCT version FROM %s.schema_migrations)", c.Database())).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n < 3 {
+		t.Fatalf("schema_migrations has %d versions, want at least 3", n)
+	}
+}
+
+func TestWriteLogsRoundTrip(t *testing.T) {
+	c := chtest.New(t)
+	ctx := context.Background()
+	ts := time.Date(2026, 11, 25, 10, 11, 12, 123456789, time.UTC).UnixNano()
+	stream := &pb.LogStream{StreamId: 42, Labels: []*pb.Label{{Name: "service_name", Value: "checkout"}, {Name: "env", Value: "prod"}}}
+	res := &pb.Resource{ServiceName: "checkout", Attributes: []*pb.Attr{{Key: "host.name", Value: "h1"}, {Key: "pid", Value: "7", Type: pb.AttrType_ATTR_TYPE_INT}}}
+	rec := &pb.LogRecord{
+		Id: 0xdeadbeefcafef00d, Timestamp: ts, ObservedTimestamp: ts + 5, SeverityNumber: 17, SeverityText: "ERROR",
+		Level: "error", Body: "boom ünïcode", TraceId: []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+		SpanId: []byte{1, 2, 3, 4, 5, 6, 7, 8}, Flags: 1,
+		Attributes: []*pb.Attr{{Key: "http.status", Value: "500", Type: pb.AttrType_ATTR_TYPE_INT}},
+		ScopeName: "lib", ScopeVersion: "1.0",
+	}
+	var b clickhouse.LogBatch
+	b.Add("t1", 30, 99, stream, res, rec)
+	if err := c.WriteLogs(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		tenant, sev, level, body, traceID, spanID, service, scope string
+		gotTS, gotObs                                             int64
+		id, flushID, streamID                                     uint64
+		sevNum                                                    uint8
+		lk, lv, ak, av, rk, rv                                    []string
+	)
+	q := fmt.Sprintf(`SELECT tenant, timestamp, observed_timestamp, id, flush_id, stream_id, severity_number, severity_text, level,
+		body, trace_id, span_id, service_name, scope_name, labels_keys, labels_values, attr_keys, attr_values, res_keys, res_values FROM %s.logs`, c.Database())
+	if err := c.Conn().QueryRow(ctx, q).Scan(&tenant, &gotTS, &gotObs, &id, &flushID, &streamID, &sevNum, &sev, &level,
+		&body, &traceID, &spanID, &service, &scope, &lk, &lv, &ak, &av, &rk, &rv); err != nil {
+		t.Fatal(err)
+	}
+	check := func(name string, got, want any) {
+		t.Helper()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	check("tenant", tenant, "t1")
+	check("timestamp", gotTS, ts)
+	check("observed", gotObs, ts+5)
+	check("id", id, uint64(0xdeadbeefcafef00d))
+	check("flush_id", flushID, 99)
+	check("stream_id", streamID, 42)
+	check("severity", sevNum, 17)
+	check("severity_text", sev, "ERROR")
+	check("level", level, "error")
+	check("body", body, "boom ünïcode")
+	check("trace_id", traceID, "0102030405060708090a0b0c0d0e0f10")
+	check("span_id", spanID, "0102030405060708")
+	check("service", service, "checkout")
+	check("scope", scope, "lib")
+	check("labels", fmt.Sprint(lk, lv), "[service_name env] [checkout prod]")
+	check("attrs", fmt.Sprint(ak, av), "[http.status] [500]")
+	check("resource", fmt.Sprint(rk, rv), "[host.name pid] [h1 7]")
+}
+
+func TestWriteSpansRoundTrip(t *testing.T) {
+	c := chtest.New(t)
+	ctx := context.Background()
+	start := time.Date(2026, 11, 25, 10, 0, 0, 1, time.UTC).UnixNano()
+	res := &pb.Resource{ServiceName: "api"}
+	span := &pb.Span{
+		Id: 7, TraceId: make([]byte, 16), SpanId: []byte{0, 0, 0, 0, 0, 0, 0, 9}, Name: "GET /x", Kind: 2,
+		Start: start, End: start + 1500, StatusCode: 2, StatusMessage: "bad",
+		Events: []*pb.Event{{Timestamp: start + 10, Name: "exception", Attributes: []*pb.Attr{{Key: "exception.message", Value: "a \"quoted\" thing"}}}},
+		Links:  []*pb.Link{{TraceId: []byte{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, SpanId: []byte{2, 2, 2, 2, 2, 2, 2, 2}}},
+	}
+	var b clickhouse.SpanBatch
+	b.Add("t1", 30, 5, res, span)
+	if err := c.WriteSpans(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		name, status, evAttr, link string
+		dur                        int64
+		spans                      uint32
+	)
+	q := fmt.Sprintf("SELECT name, status_message, duration_ns, event_attrs[1], link_trace_ids[1] FROM %s.spans", c.Database())
+	if err := c.Conn().QueryRow(ctx, q).Scan(&name, &status, &dur, &evAttr, &link); err != nil {
+		t.Fatal(err)
+	}
+	if name != "GET /x" || status != "bad" || dur != 1500 || evAttr != `{"exception.message":"a \"quoted\" thing"}` || link != "01010101010101010101010101010101" {
+		t.Errorf("span row = %q %q %d %q %q", name, status, dur, evAttr, link)
+	}
+	q = fmt.Sprintf("SELECT spans FROM %s.trace_index WHERE trace_id = ?", c.Database())
+	if err := c.Conn().QueryRow(ctx, q, "00000000000000000000000000000000").Scan(&spans); err != nil {
+		t.Fatal(err)
+	}
+	if spans != 1 {
+		t.Errorf("trace_index spans = %d, want 1", spans)
+	}
+}

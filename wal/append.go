@@ -1,0 +1,243 @@
+package wal
+
+import (
+	"fmt"
+	"os"
+	"slices"
+)
+
+// maxRetainedBuffer bounds the queue buffer kept for reuse, so that one
+// huge record does not pin its size in memory for the life of the WAL.
+const maxRetainedBuffer = 4 << 20
+
+// groupCommit is the queue of encoded batches waiting for a leader, and the
+// logical end of the log including them. Tickets are byte counts: an
+// appender's ticket is the queue position just past its batch, and it is
+// done once everything up to the ticket is written (and synced).
+type groupCommit struct {
+	pending  *batch
+	spare    *batch // the other buffer, idle while the leader writes pending
+	tailSeg  int    // segment the next batch goes to if it fits
+	tailSize int64  // bytes in tailSeg, queued ones included
+	queued   int64  // ticket of the last queued batch
+	done     int64  // ticket of the last written batch
+}
+
+// batch holds encoded records from one or more Append calls. A segment
+// change happens only between calls, so one call's records never straddle
+// two segments.
+type batch struct {
+	buf    []byte
+	splits []split
+}
+
+// split marks that buf[off:] goes to segment seg.
+type split struct {
+	off int
+	seg int
+}
+
+func (g *groupCommit) init() {
+	g.pending, g.spare = &batch{}, &batch{}
+}
+
+func (g *groupCommit) empty() bool { return len(g.pending.buf) == 0 }
+
+// enqueue encodes payloads at the tail and returns their segment and ticket.
+func (g *groupCommit) enqueue(payloads [][]byte, segmentSize int64) (seg int, ticket int64) {
+	n := encodedLen(payloads)
+	if g.tailSeg == 0 || (g.tailSize > 0 && g.tailSize+n > segmentSize) {
+		g.tailSeg++
+		g.tailSize = 0
+		g.pending.splits = append(g.pending.splits, split{off: len(g.pending.buf), seg: g.tailSeg})
+	}
+	b := slices.Grow(g.pending.buf, int(n))
+	for _, p := range payloads {
+		b = appendRecord(b, p)
+	}
+	g.pending.buf = b
+	g.tailSize += n
+	g.queued += n
+	return g.tailSeg, g.queued
+}
+
+// take hands the pending batch to a leader and starts a new one.
+func (g *groupCommit) take() (b *batch, ticket int64) {
+	b = g.pending
+	g.pending, g.spare = g.spare, nil
+	return b, g.queued
+}
+
+func (g *groupCommit) recycle(b *batch) {
+	b.buf, b.splits = b.buf[:0], b.splits[:0]
+	if cap(b.buf) > maxRetainedBuffer {
+		b.buf = nil
+	}
+	g.spare = b
+}
+
+func encodedLen(payloads [][]byte) int64 {
+	var n int64
+	for _, p := range payloads {
+		n += headerSize + int64(len(p))
+	}
+	return n
+}
+
+// Append writes payloads as consecutive records in one segment and returns
+// that segment's number once they are durable per Config.SyncMode.
+//
+// Concurrent calls are committed together: while one caller (the leader)
+// writes and syncs, others queue their records; when the leader is done,
+// one of them writes everything queued with a single write and sync. The
+// payloads must not be modified until Append returns.
+//
+// If Append fails with an I/O error, the WAL refuses all further appends
+// with that error: after a failed write or fsync the file contents are
+// unknown, and only a restart (Open and Replay) repairs the tail.
+func (w *WAL) Append(payloads ...[]byte) (seg int, err error) {
+	if err := w.checkSizes(payloads); err != nil {
+		return 0, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.appendable(); err != nil {
+		return 0, err
+	}
+	if len(payloads) == 0 {
+		return w.gc.tailSeg, nil
+	}
+	seg, ticket := w.gc.enqueue(payloads, w.cfg.SegmentSize)
+	if err := w.await(ticket); err != nil {
+		return 0, err
+	}
+	return seg, nil
+}
+
+func (w *WAL) checkSizes(payloads [][]byte) error {
+	for _, p := range payloads {
+		if len(p) > w.cfg.MaxRecordSize {
+			return fmt.Errorf("%w: %d bytes, the limit is %d (max record size)", ErrRecordTooLarge, len(p), w.cfg.MaxRecordSize)
+		}
+	}
+	return nil
+}
+
+func (w *WAL) appendable() error {
+	switch w.state {
+	case stateOpened, stateReplaying:
+		return ErrNotReplayed
+	case stateClosed:
+		return ErrClosed
+	}
+	return w.err
+}
+
+// await returns once the queue is written up to ticket, leading the flush
+// itself when nobody else is. Called with mu held.
+func (w *WAL) await(ticket int64) error {
+	for w.gc.done < ticket {
+		switch {
+		case w.err != nil:
+			return w.err
+		case w.flushing:
+			w.cond.Wait()
+		default:
+			w.lead()
+		}
+	}
+	return nil
+}
+
+// lead writes the whole queue without holding mu, so that appenders keep
+// queueing meanwhile, then wakes the waiters. Called with mu held.
+func (w *WAL) lead() {
+	b, ticket := w.gc.take()
+	w.flushing = true
+	w.mu.Unlock()
+	err := w.flush(b)
+	w.mu.Lock()
+	w.flushing = false
+	w.gc.recycle(b)
+	if err != nil && w.err == nil {
+		w.err = err
+	} else if err == nil {
+		w.gc.done = ticket
+	}
+	w.cond.Broadcast()
+}
+
+// flush writes a batch, moving to new segments at its splits, then syncs.
+func (w *WAL) flush(b *batch) error {
+	start := 0
+	for _, s := range b.splits {
+		if err := w.write(b.buf[start:s.off]); err != nil {
+			return err
+		}
+		if err := w.rotate(s.seg); err != nil {
+			return err
+		}
+		start = s.off
+	}
+	if err := w.write(b.buf[start:]); err != nil {
+		return err
+	}
+	return w.sync()
+}
+
+func (w *WAL) write(p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	n, err := w.file.Write(p)
+	w.size.Add(int64(n))
+	if err != nil {
+		return fmt.Errorf("wal: write segment %d: %w", w.fileSeg, err)
+	}
+	return nil
+}
+
+func (w *WAL) sync() error {
+	if w.cfg.SyncMode != SyncAlways {
+		return nil
+	}
+	if err := datasync(w.file); err != nil {
+		return fmt.Errorf("wal: sync segment %d: %w", w.fileSeg, err)
+	}
+	return nil
+}
+
+// rotate closes the current segment, synced so that everything acknowledged
+// with it is durable, and creates segment seg.
+func (w *WAL) rotate(seg int) error {
+	if w.file != nil {
+		if err := w.sync(); err != nil {
+			return err
+		}
+		if err := w.file.Close(); err != nil {
+			return fmt.Errorf("wal: close segment %d: %w", w.fileSeg, err)
+		}
+		w.file = nil
+	}
+	f, err := os.OpenFile(segmentPath(w.cfg.Dir, seg), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("wal: create segment: %w", err)
+	}
+	w.file, w.fileSeg = f, seg
+	if w.cfg.SyncMode == SyncAlways {
+		if err := syncDir(w.cfg.Dir); err != nil {
+			return fmt.Errorf("wal: create segment %d: %w", seg, err)
+		}
+	}
+	w.segmentCreated(seg)
+	return nil
+}
+
+func (w *WAL) segmentCreated(seg int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.last = seg
+	if w.first == 0 {
+		w.first = seg
+	}
+}

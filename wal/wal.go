@@ -1,0 +1,193 @@
+package wal
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+)
+
+var (
+	// ErrNotReplayed is returned by Append and Truncate before Replay has
+	// completed: the tail of the last segment may still need repair.
+	ErrNotReplayed = errors.New("wal: not replayed yet")
+	// ErrClosed is returned by methods called after Close.
+	ErrClosed = errors.New("wal: closed")
+	// ErrRecordTooLarge is returned by Append for a record over
+	// Config.MaxRecordSize; nothing of that call is written.
+	ErrRecordTooLarge = errors.New("wal: record too large")
+)
+
+type state int
+
+const (
+	stateOpened state = iota
+	stateReplaying
+	stateReady
+	stateClosed
+)
+
+// WAL is a write-ahead log: a directory of numbered segment files. Its
+// methods are safe for concurrent use; see the package documentation for
+// the order in which they may be called.
+type WAL struct {
+	cfg  Config
+	lock *os.File
+
+	size atomic.Int64 // bytes in segment files on disk
+
+	truncMu sync.Mutex // serializes Truncate
+
+	mu       sync.Mutex
+	cond     sync.Cond // broadcast when a flush ends
+	state    state
+	err      error // first write or sync error; sticky
+	first    int   // oldest segment on disk, 0 if none
+	last     int   // newest segment on disk, 0 if none
+	gc       groupCommit
+	flushing bool // a leader is writing; see append.go
+
+	// The open segment. Only the leader touches it, or Replay and Close
+	// when no leader can exist.
+	file    *os.File
+	fileSeg int
+}
+
+// Open opens or creates the WAL in cfg.Dir. Call Replay before Append.
+func Open(cfg Config) (*WAL, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("wal: create dir: %w", err)
+	}
+	lock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	w := &WAL{cfg: cfg, lock: lock}
+	w.cond.L = &w.mu
+	w.gc.init()
+	return w, nil
+}
+
+// Segments returns the oldest and newest segment numbers on disk, both 0
+// when there are none or before Replay. The newest is the one being
+// appended to.
+func (w *WAL) Segments() (first, last int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.first, w.last
+}
+
+// Size returns the bytes in segment files, 0 before Replay. Records still
+// queued for writing are not counted.
+func (w *WAL) Size() int64 {
+	return w.size.Load()
+}
+
+// Truncate deletes the segments numbered below beforeSeg, except the one
+// being appended to. Callers pass the oldest segment (as returned by
+// Append) that still holds records not yet flushed to storage.
+func (w *WAL) Truncate(beforeSeg int) error {
+	w.truncMu.Lock()
+	defer w.truncMu.Unlock()
+	first, limit, err := w.truncateRange(beforeSeg)
+	if err != nil || first >= limit {
+		return err
+	}
+	for seg := first; seg < limit; seg++ {
+		if err := w.removeSegment(seg); err != nil {
+			return err
+		}
+	}
+	if err := syncDir(w.cfg.Dir); err != nil {
+		return fmt.Errorf("wal: truncate: %w", err)
+	}
+	return nil
+}
+
+// truncateRange returns the segments [first, limit) that may be deleted.
+func (w *WAL) truncateRange(beforeSeg int) (first, limit int, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch w.state {
+	case stateOpened, stateReplaying:
+		return 0, 0, ErrNotReplayed
+	case stateClosed:
+		return 0, 0, ErrClosed
+	}
+	// w.last is never past the segment the leader writes to, so it is safe
+	// to keep even while the leader is moving to a new segment.
+	return w.first, min(beforeSeg, w.last), nil
+}
+
+// removeSegment deletes one segment; a missing one (a gap) is skipped.
+func (w *WAL) removeSegment(seg int) error {
+	path := segmentPath(w.cfg.Dir, seg)
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		w.advanceFirst(seg + 1)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("wal: truncate: %w", err)
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("wal: truncate: %w", err)
+	}
+	w.size.Add(-fi.Size())
+	w.advanceFirst(seg + 1)
+	return nil
+}
+
+func (w *WAL) advanceFirst(seg int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.first = seg
+}
+
+// Close waits for appends in flight, syncs and closes the open segment.
+// Appends that already entered the queue complete; later ones get
+// ErrClosed.
+func (w *WAL) Close() error {
+	w.mu.Lock()
+	if w.state == stateClosed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.state = stateClosed
+	w.drain()
+	err := w.err
+	w.mu.Unlock()
+	return errors.Join(err, w.closeFile(), w.lock.Close())
+}
+
+// drain flushes whatever is queued, leading a flush itself if needed, so
+// that no appender waits forever on a closed WAL. Called with mu held.
+func (w *WAL) drain() {
+	for w.err == nil && (w.flushing || !w.gc.empty()) {
+		if w.flushing {
+			w.cond.Wait()
+			continue
+		}
+		w.lead()
+	}
+}
+
+func (w *WAL) closeFile() error {
+	if w.file == nil {
+		return nil
+	}
+	err := datasync(w.file)
+	if cerr := w.file.Close(); err == nil {
+		err = cerr
+	}
+	w.file = nil
+	if err != nil {
+		return fmt.Errorf("wal: close segment %d: %w", w.fileSeg, err)
+	}
+	return nil
+}
