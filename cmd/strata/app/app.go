@@ -1,0 +1,155 @@
+// Package app is Strata's composition root: configuration, module wiring, the run loop
+// and readiness. It is the only package that imports every component.
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/grafana/dskit/kv/memberlist"
+	dslog "github.com/grafana/dskit/log"
+	dsring "github.com/grafana/dskit/ring"
+	"github.com/grafana/dskit/services"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/strataobs/strata/distributor"
+	"github.com/strataobs/strata/ingester"
+	"github.com/strataobs/strata/ingester/client"
+	"github.com/strataobs/strata/limits"
+	"github.com/strataobs/strata/querier"
+)
+
+// App is one Strata process.
+type App struct {
+	cfg    *Config
+	logger log.Logger
+	reg    *prometheus.Registry
+
+	server       *serverService
+	memberlistKV *memberlist.KVInitService
+	overrides    *limits.Overrides
+	storage      *storageService
+	ring         *dsring.Ring
+	pool         *client.Pool
+	distributor  *distributor.Distributor
+	ingester     *ingester.Ingester
+	querier      *querier.Querier
+
+	svcs map[string]services.Service
+}
+
+// New prepares an app from its configuration.
+func New(cfg *Config) (*App, error) {
+	applySingleProcessDefaults(cfg)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cfg.Server.Registerer, cfg.Server.Gatherer = reg, reg
+	logger := dslog.NewGoKitWithLevel(cfg.Server.LogLevel, cfg.Server.LogFormat)
+	cfg.Server.Log = logger
+	return &App{cfg: cfg, logger: logger, reg: reg, pool: newPool()}, nil
+}
+
+// applySingleProcessDefaults makes -target=all a self-contained single node: RF=1 and an
+// in-memory ring, unless the operator chose otherwise.
+func applySingleProcessDefaults(cfg *Config) {
+	single := len(cfg.Target) == 1 && cfg.Target[0] == All
+	if !single || cfg.fromFile {
+		return
+	}
+	if !cfg.explicit["ring.replication-factor"] {
+		cfg.Ring.ReplicationFactor = 1
+	}
+	if !cfg.explicit["ring.store"] {
+		cfg.Ring.KVStore.Store = "inmemory"
+	}
+}
+
+// Run starts the targets and blocks until a signal or a failure stops them.
+func (a *App) Run() error {
+	mm, err := a.setupModules()
+	if err != nil {
+		return err
+	}
+	a.svcs, err = mm.InitModuleServices(a.cfg.Target...)
+	if err != nil {
+		return err
+	}
+	var list []services.Service
+	for _, s := range a.svcs {
+		list = append(list, s)
+	}
+	sm, err := services.NewManager(list...)
+	if err != nil {
+		return err
+	}
+	a.server.srv.HTTP.Handle("/ready", a.readyHandler(sm))
+	sm.AddListener(services.NewManagerListener(nil, nil, func(s services.Service) {
+		level.Error(a.logger).Log("msg", "service failed; stopping", "service", s, "err", s.FailureCase())
+		sm.StopAsync()
+	}))
+
+	start := time.Now()
+	go a.handleSignals(sm)
+	if err := sm.StartAsync(context.Background()); err != nil {
+		return err
+	}
+	if err := sm.AwaitHealthy(context.Background()); err == nil {
+		level.Info(a.logger).Log("msg", "strata started", "targets", fmt.Sprint(a.cfg.Target), "http", a.server.srv.HTTPListenAddr(), "grpc", a.server.srv.GRPCListenAddr(), "duration", time.Since(start))
+	}
+	sm.AwaitStopped(context.Background())
+	for name, s := range a.svcs {
+		if s.FailureCase() != nil {
+			return fmt.Errorf("%s failed: %w", name, s.FailureCase())
+		}
+	}
+	level.Info(a.logger).Log("msg", "strata stopped")
+	return nil
+}
+
+func (a *App) handleSignals(sm *services.Manager) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	sig := <-ch
+	level.Info(a.logger).Log("msg", "stopping", "signal", sig)
+	sm.StopAsync()
+}
+
+// others lists every service but the server (which stops last).
+func (a *App) others() []services.Service {
+	var out []services.Service
+	for name, s := range a.svcs {
+		if name != Server {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// readyHandler is 503 until every service runs, then asks the ingester whether it is
+// ACTIVE in the ring.
+func (a *App) readyHandler(sm *services.Manager) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !sm.IsHealthy() {
+			http.Error(w, "not ready: some services are not running", http.StatusServiceUnavailable)
+			return
+		}
+		if a.ingester != nil {
+			if err := a.ingester.CheckReady(r.Context()); err != nil {
+				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		w.Write([]byte("ready\n"))
+	})
+}

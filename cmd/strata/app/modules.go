@@ -1,0 +1,152 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/go-kit/log/level"
+	"github.com/grafana/dskit/kv/codec"
+	"github.com/grafana/dskit/kv/memberlist"
+	"github.com/grafana/dskit/modules"
+	dsring "github.com/grafana/dskit/ring"
+	"github.com/grafana/dskit/services"
+
+	"github.com/strataobs/strata/distributor"
+	"github.com/strataobs/strata/ingester"
+	"github.com/strataobs/strata/ingester/client"
+	"github.com/strataobs/strata/limits"
+	pb "github.com/strataobs/strata/proto/strata/v1"
+	"github.com/strataobs/strata/querier"
+	"github.com/strataobs/strata/ring"
+)
+
+// Module names. Only the user-visible ones are valid -target values.
+const (
+	Server       = "server"
+	MemberlistKV = "memberlist-kv"
+	Overrides    = "overrides"
+	Storage      = "storage"
+	Ring         = "ring"
+	Distributor  = "distributor"
+	Ingester     = "ingester"
+	Querier      = "querier"
+	All          = "all"
+)
+
+var validTargets = map[string]bool{All: true, Distributor: true, Ingester: true, Querier: true}
+
+// setupModules registers every module and its dependencies. The table reads top-down
+// in start order; dskit starts a module after its dependencies and stops it before them.
+func (a *App) setupModules() (*modules.Manager, error) {
+	mm := modules.NewManager(a.logger)
+	mm.RegisterModule(Server, a.initServer, modules.UserInvisibleModule)
+	mm.RegisterModule(MemberlistKV, a.initMemberlistKV, modules.UserInvisibleModule)
+	mm.RegisterModule(Overrides, a.initOverrides, modules.UserInvisibleModule)
+	mm.RegisterModule(Storage, a.initStorage, modules.UserInvisibleModule)
+	mm.RegisterModule(Ring, a.initRing, modules.UserInvisibleModule)
+	mm.RegisterModule(Distributor, a.initDistributor)
+	mm.RegisterModule(Ingester, a.initIngester)
+	mm.RegisterModule(Querier, a.initQuerier)
+	mm.RegisterModule(All, nil)
+
+	deps := map[string][]string{
+		MemberlistKV: {Server},
+		Overrides:    {Server},
+		Storage:      {Server},
+		Ring:         {Server, MemberlistKV},
+		Distributor:  {Ring, Overrides},
+		Ingester:     {Server, MemberlistKV, Storage, Overrides},
+		Querier:      {Ring, Storage, Overrides},
+		All:          {Distributor, Ingester, Querier},
+	}
+	for mod, d := range deps {
+		if err := mm.AddDependency(mod, d...); err != nil {
+			return nil, err
+		}
+	}
+	return mm, nil
+}
+
+func (a *App) initServer() (services.Service, error) {
+	svc, err := newServerService(a)
+	if err != nil {
+		return nil, err
+	}
+	a.server = svc
+	return svc, nil
+}
+
+func (a *App) initMemberlistKV() (services.Service, error) {
+	a.cfg.Memberlist.Codecs = []codec.Codec{dsring.GetCodec()}
+	a.memberlistKV = memberlist.NewKVInitService(&a.cfg.Memberlist, a.logger, newDNSProvider(a.reg, a.logger), a.reg)
+	a.cfg.Ring.KVStore.MemberlistKV = a.memberlistKV.GetMemberlistKV
+	a.server.srv.HTTP.Handle("/memberlist", a.memberlistKV)
+	return a.memberlistKV, nil
+}
+
+func (a *App) initOverrides() (services.Service, error) {
+	a.overrides = limits.NewOverrides(a.cfg.Limits)
+	if a.cfg.RuntimeConfig == "" {
+		return nil, nil
+	}
+	if err := a.overrides.LoadFile(a.cfg.RuntimeConfig); err != nil {
+		return nil, err
+	}
+	return services.NewTimerService(10*time.Second, nil, func(context.Context) error {
+		if err := a.overrides.LoadFile(a.cfg.RuntimeConfig); err != nil {
+			level.Warn(a.logger).Log("msg", "reloading runtime config failed; keeping the previous one", "err", err)
+		}
+		return nil
+	}, nil).WithName("runtime-config"), nil
+}
+
+func (a *App) initStorage() (services.Service, error) {
+	a.storage = newStorageService(a.cfg.ClickHouse, a.logger)
+	return a.storage, nil
+}
+
+func (a *App) initRing() (services.Service, error) {
+	r, err := ring.NewReadRing(a.cfg.Ring, a.logger, a.reg)
+	if err != nil {
+		return nil, err
+	}
+	a.ring = r
+	a.server.srv.HTTP.Handle("/ring", r)
+	a.server.srv.HTTP.Handle("/distributor/ring", r)
+	return r, nil
+}
+
+func (a *App) initDistributor() (services.Service, error) {
+	a.distributor = distributor.New(a.cfg.Distributor, a.ring, a.pool, a.overrides, a.reg, a.logger)
+	return a.distributor, nil
+}
+
+func (a *App) initIngester() (services.Service, error) {
+	listen := fmt.Sprintf("%s:%d", a.cfg.Server.GRPCListenAddress, a.cfg.Server.GRPCListenPort)
+	newLC := func() (*dsring.BasicLifecycler, error) {
+		lc, err := ring.NewLifecycler(a.cfg.Ring, ring.LifecyclerOptions{GRPCListenAddr: listen, DataDir: a.cfg.Ingester.WAL.Dir}, a.logger, a.reg)
+		if err == nil {
+			a.server.srv.HTTP.Handle("/ingester/ring", lc)
+		}
+		return lc, err
+	}
+	a.ingester = ingester.New(a.cfg.Ingester, a.storage, a.overrides, a.pool, newLC, a.reg, a.logger)
+	pb.RegisterIngesterServer(a.server.srv.GRPC, a.ingester)
+	return a.ingester, nil
+}
+
+func (a *App) initQuerier() (services.Service, error) {
+	a.querier = querier.New(a.cfg.Querier)
+	h := a.querier.Handler()
+	for _, prefix := range []string{"/loki/api/", "/api/", "/ui/api/"} {
+		a.server.srv.HTTP.PathPrefix(prefix).Handler(h)
+	}
+	return a.querier, nil
+}
+
+// newPool is shared by the distributor (writes) and ingesters (releases).
+func newPool() *client.Pool { return client.NewPool(64 << 20) }
+
+var _ http.Handler = (*memberlist.KVInitService)(nil)

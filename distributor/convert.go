@@ -1,0 +1,477 @@
+package distributor
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/cespare/xxhash/v2"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/strataobs/strata/limits"
+	pb "github.com/strataobs/strata/proto/strata/v1"
+)
+
+const unknownService = "unknown_service"
+
+// rejection is why one record was refused; the reason is a stable metric label.
+type rejection struct {
+	reason string
+	msg    string
+}
+
+// converted is an OTLP request flattened into Strata records, grouped by ring key.
+type converted struct {
+	resources []*pb.Resource
+	streams   []*pb.LogStream // one per distinct stream
+	traces    []*pb.Trace     // one per distinct trace id
+	accepted  int
+	rejected  []rejection
+}
+
+func (c *converted) reject(reason, msg string) {
+	c.rejected = append(c.rejected, rejection{reason, msg})
+}
+
+// validator checks records against a tenant's limits.
+type validator struct {
+	lim      *limits.Limits
+	nowNanos int64
+	indexSet map[string]string // resource attribute -> label name
+}
+
+func newValidator(lim *limits.Limits, nowNanos int64) *validator {
+	idx := make(map[string]string, len(lim.IndexLabels))
+	for _, k := range lim.IndexLabels {
+		idx[k] = labelName(k)
+	}
+	return &validator{lim: lim, nowNanos: nowNanos, indexSet: idx}
+}
+
+// labelName turns an attribute key into a Prometheus-style label name, as Loki does.
+func labelName(k string) string {
+	var sb strings.Builder
+	for i, r := range k {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r == '_', r >= '0' && r <= '9' && i > 0:
+			sb.WriteRune(r)
+		default:
+			sb.WriteByte('_')
+		}
+	}
+	return sb.String()
+}
+
+func (v *validator) checkTime(ts int64) (string, string) {
+	if ts < v.nowNanos-int64(v.lim.RejectOlderThan) {
+		return "too_old", "timestamp " + formatNanos(ts) + " is older than the limit reject_older_than=" + v.lim.RejectOlderThan.String()
+	}
+	if ts > v.nowNanos+int64(v.lim.CreationGracePeriod) {
+		return "too_far_in_future", "timestamp " + formatNanos(ts) + " is further in the future than creation_grace_period=" + v.lim.CreationGracePeriod.String()
+	}
+	return "", ""
+}
+
+func formatNanos(ts int64) string {
+	return pcommon.Timestamp(uint64(ts)).AsTime().UTC().Format("2006-01-02T15:04:05.999999999Z")
+}
+
+// attrs flattens an OTLP attribute map, checking limits. The result is sorted by key so
+// ids do not depend on the sender's map order.
+func (v *validator) attrs(m pcommon.Map, what string) ([]*pb.Attr, string, string) {
+	if m.Len() > v.lim.MaxAttributes {
+		return nil, "too_many_attributes", what + " has " + strconv.Itoa(m.Len()) + " attributes, more than the limit max_attributes=" + strconv.Itoa(v.lim.MaxAttributes)
+	}
+	out := make([]*pb.Attr, 0, m.Len())
+	var reason, msg string
+	m.Range(func(k string, val pcommon.Value) bool {
+		if len(k) > v.lim.MaxAttributeKeyLen {
+			reason, msg = "attribute_key_too_long", what+" attribute key of "+strconv.Itoa(len(k))+" bytes exceeds max_attribute_key_length="+strconv.Itoa(v.lim.MaxAttributeKeyLen)
+			return false
+		}
+		if !utf8.ValidString(k) {
+			reason, msg = "invalid_utf8", what+" attribute key is not valid UTF-8"
+			return false
+		}
+		a := &pb.Attr{Key: k}
+		a.Value, a.Type = attrValue(val)
+		if len(a.Value) > v.lim.MaxAttributeValueLen {
+			reason, msg = "attribute_value_too_long", what+" attribute "+strconv.Quote(k)+" value of "+strconv.Itoa(len(a.Value))+" bytes exceeds max_attribute_value_length="+strconv.Itoa(v.lim.MaxAttributeValueLen)
+			return false
+		}
+		if !utf8.ValidString(a.Value) {
+			reason, msg = "invalid_utf8", what+" attribute "+strconv.Quote(k)+" is not valid UTF-8"
+			return false
+		}
+		out = append(out, a)
+		return true
+	})
+	if reason != "" {
+		return nil, reason, msg
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, "", ""
+}
+
+func attrValue(v pcommon.Value) (string, pb.AttrType) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return v.Str(), pb.AttrType_ATTR_TYPE_STRING
+	case pcommon.ValueTypeBool:
+		return strconv.FormatBool(v.Bool()), pb.AttrType_ATTR_TYPE_BOOL
+	case pcommon.ValueTypeInt:
+		return strconv.FormatInt(v.Int(), 10), pb.AttrType_ATTR_TYPE_INT
+	case pcommon.ValueTypeDouble:
+		return strconv.FormatFloat(v.Double(), 'g', -1, 64), pb.AttrType_ATTR_TYPE_DOUBLE
+	case pcommon.ValueTypeBytes:
+		return base64.StdEncoding.EncodeToString(v.Bytes().AsRaw()), pb.AttrType_ATTR_TYPE_BYTES
+	case pcommon.ValueTypeSlice:
+		return v.AsString(), pb.AttrType_ATTR_TYPE_ARRAY
+	case pcommon.ValueTypeMap:
+		return v.AsString(), pb.AttrType_ATTR_TYPE_MAP
+	default:
+		return "", pb.AttrType_ATTR_TYPE_EMPTY
+	}
+}
+
+// resource builds the shared Resource and the stream labels of a resource.
+func (v *validator) resource(r pcommon.Resource) (*pb.Resource, []*pb.Label, string, string) {
+	attrs, reason, msg := v.attrs(r.Attributes(), "resource")
+	if reason != "" {
+		return nil, nil, reason, msg
+	}
+	res := &pb.Resource{Attributes: attrs, ServiceName: unknownService}
+	var labels []*pb.Label
+	for _, a := range attrs {
+		if a.Key == "service.name" && a.Value != "" {
+			res.ServiceName = a.Value
+		}
+		if name, ok := v.indexSet[a.Key]; ok && a.Value != "" {
+			labels = append(labels, &pb.Label{Name: name, Value: a.Value})
+		}
+	}
+	if !hasLabel(labels, "service_name") {
+		labels = append(labels, &pb.Label{Name: "service_name", Value: res.ServiceName})
+	}
+	sort.Slice(labels, func(i, j int) bool { return labels[i].Name < labels[j].Name })
+	return res, labels, "", ""
+}
+
+func hasLabel(ls []*pb.Label, name string) bool {
+	for _, l := range ls {
+		if l.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// streamID fingerprints a tenant's stream labels; it is also the ring key's source.
+func streamID(tenant string, labels []*pb.Label) uint64 {
+	h := xxhash.New()
+	h.WriteString(tenant)
+	for _, l := range labels {
+		h.WriteString("\xff")
+		h.WriteString(l.Name)
+		h.WriteString("\xfe")
+		h.WriteString(l.Value)
+	}
+	return h.Sum64()
+}
+
+// logID is the deterministic id of a log record: replicas and client retries of the same
+// record get the same id, which is what makes exact counts possible.
+func logID(stream uint64, r *pb.LogRecord) uint64 {
+	h := xxhash.New()
+	var buf [8]byte
+	binary.LittleEndian.PutUint64(buf[:], stream)
+	h.Write(buf[:])
+	binary.LittleEndian.PutUint64(buf[:], uint64(r.Timestamp))
+	h.Write(buf[:])
+	binary.LittleEndian.PutUint64(buf[:], uint64(r.ObservedTimestamp))
+	h.Write(buf[:])
+	buf[0] = byte(r.SeverityNumber)
+	h.Write(buf[:1])
+	h.WriteString(r.SeverityText)
+	h.WriteString("\xff")
+	h.WriteString(r.Body)
+	h.WriteString("\xff")
+	h.Write(r.TraceId)
+	h.Write(r.SpanId)
+	for _, a := range r.Attributes {
+		h.WriteString(a.Key)
+		h.WriteString("\xfe")
+		h.WriteString(a.Value)
+		h.WriteString("\xff")
+	}
+	return h.Sum64()
+}
+
+// spanID is the deterministic id of a span: the trace id and span id, per tenant.
+func spanRecordID(tenant string, traceID, spanID []byte) uint64 {
+	h := xxhash.New()
+	h.WriteString(tenant)
+	h.WriteString("\xff")
+	h.Write(traceID)
+	h.Write(spanID)
+	return h.Sum64()
+}
+
+// severityLevel maps OTLP severity to Loki's detected_level values.
+func severityLevel(num plog.SeverityNumber, text string) string {
+	switch {
+	case num >= plog.SeverityNumberFatal:
+		return "fatal"
+	case num >= plog.SeverityNumberError:
+		return "error"
+	case num >= plog.SeverityNumberWarn:
+		return "warn"
+	case num >= plog.SeverityNumberInfo:
+		return "info"
+	case num >= plog.SeverityNumberDebug:
+		return "debug"
+	case num >= plog.SeverityNumberTrace:
+		return "trace"
+	}
+	switch strings.ToLower(text) {
+	case "fatal", "critical", "crit", "emerg", "alert", "panic":
+		return "fatal"
+	case "error", "err", "eror":
+		return "error"
+	case "warn", "warning", "wrn":
+		return "warn"
+	case "info", "information", "inf", "notice":
+		return "info"
+	case "debug", "dbg":
+		return "debug"
+	case "trace", "trc":
+		return "trace"
+	}
+	return "unknown"
+}
+
+func nonZeroID(b []byte) []byte {
+	for _, c := range b {
+		if c != 0 {
+			return b
+		}
+	}
+	return nil
+}
+
+// convertLogs flattens OTLP logs for one tenant, validating each record.
+func convertLogs(tenant string, v *validator, ld plog.Logs) *converted {
+	c := &converted{}
+	byStream := map[uint64]*pb.LogStream{}
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		n := countLogs(rl)
+		res, labels, reason, msg := v.resource(rl.Resource())
+		if reason != "" {
+			for j := 0; j < n; j++ {
+				c.reject(reason, msg)
+			}
+			continue
+		}
+		resIdx := uint32(len(c.resources))
+		c.resources = append(c.resources, res)
+		sid := streamID(tenant, labels)
+		st := byStream[sid]
+		if st == nil {
+			st = &pb.LogStream{StreamId: sid, Labels: labels}
+			byStream[sid] = st
+			c.streams = append(c.streams, st)
+		}
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			sl := sls.At(j)
+			recs := sl.LogRecords()
+			for k := 0; k < recs.Len(); k++ {
+				rec, reason, msg := v.logRecord(recs.At(k), sl.Scope())
+				if reason != "" {
+					c.reject(reason, msg)
+					continue
+				}
+				rec.Resource = resIdx
+				rec.Id = logID(sid, rec)
+				st.Records = append(st.Records, rec)
+				c.accepted++
+			}
+		}
+	}
+	return c
+}
+
+func countLogs(rl plog.ResourceLogs) int {
+	n := 0
+	for j := 0; j < rl.ScopeLogs().Len(); j++ {
+		n += rl.ScopeLogs().At(j).LogRecords().Len()
+	}
+	return n
+}
+
+func (v *validator) logRecord(lr plog.LogRecord, scope pcommon.InstrumentationScope) (*pb.LogRecord, string, string) {
+	ts := int64(lr.Timestamp())
+	obs := int64(lr.ObservedTimestamp())
+	if ts == 0 {
+		ts = obs
+	}
+	if ts == 0 {
+		ts = v.nowNanos
+	}
+	if obs == 0 {
+		obs = v.nowNanos
+	}
+	if reason, msg := v.checkTime(ts); reason != "" {
+		return nil, reason, "log record " + msg
+	}
+	body := lr.Body().AsString()
+	if lr.Body().Type() == pcommon.ValueTypeStr {
+		body = lr.Body().Str()
+	}
+	if len(body) > v.lim.MaxLineSize {
+		return nil, "line_too_long", "log record body of " + strconv.Itoa(len(body)) + " bytes exceeds max_line_size=" + strconv.Itoa(v.lim.MaxLineSize)
+	}
+	if !utf8.ValidString(body) {
+		return nil, "invalid_utf8", "log record body is not valid UTF-8"
+	}
+	attrs, reason, msg := v.attrs(lr.Attributes(), "log record")
+	if reason != "" {
+		return nil, reason, msg
+	}
+	tid, sid := lr.TraceID(), lr.SpanID()
+	return &pb.LogRecord{
+		Timestamp:         ts,
+		ObservedTimestamp: obs,
+		SeverityNumber:    uint32(lr.SeverityNumber()),
+		SeverityText:      lr.SeverityText(),
+		Level:             severityLevel(lr.SeverityNumber(), lr.SeverityText()),
+		Body:              body,
+		TraceId:           nonZeroID(tid[:]),
+		SpanId:            nonZeroID(sid[:]),
+		Flags:             uint32(lr.Flags()),
+		Attributes:        attrs,
+		ScopeName:         scope.Name(),
+		ScopeVersion:      scope.Version(),
+		EventName:         lr.EventName(),
+	}, "", ""
+}
+
+// convertTraces flattens OTLP traces for one tenant, grouping spans by trace id.
+func convertTraces(tenant string, v *validator, td ptrace.Traces) *converted {
+	c := &converted{}
+	byTrace := map[[16]byte]*pb.Trace{}
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		res, _, reason, msg := v.resource(rs.Resource())
+		if reason != "" {
+			for j := 0; j < rs.ScopeSpans().Len(); j++ {
+				for k := 0; k < rs.ScopeSpans().At(j).Spans().Len(); k++ {
+					c.reject(reason, msg)
+				}
+			}
+			continue
+		}
+		resIdx := uint32(len(c.resources))
+		c.resources = append(c.resources, res)
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				sp, reason, msg := v.span(spans.At(k), ss.Scope())
+				if reason != "" {
+					c.reject(reason, msg)
+					continue
+				}
+				sp.Resource = resIdx
+				sp.Id = spanRecordID(tenant, sp.TraceId, sp.SpanId)
+				key := spans.At(k).TraceID()
+				tr := byTrace[key]
+				if tr == nil {
+					tr = &pb.Trace{TraceId: sp.TraceId}
+					byTrace[key] = tr
+					c.traces = append(c.traces, tr)
+				}
+				tr.Spans = append(tr.Spans, sp)
+				c.accepted++
+			}
+		}
+	}
+	return c
+}
+
+func (v *validator) span(s ptrace.Span, scope pcommon.InstrumentationScope) (*pb.Span, string, string) {
+	tid, sid := s.TraceID(), s.SpanID()
+	if tid.IsEmpty() {
+		return nil, "invalid_trace_id", "span has an all-zero trace_id"
+	}
+	if sid.IsEmpty() {
+		return nil, "invalid_span_id", "span has an all-zero span_id"
+	}
+	start, end := int64(s.StartTimestamp()), int64(s.EndTimestamp())
+	if reason, msg := v.checkTime(start); reason != "" {
+		return nil, reason, "span start " + msg
+	}
+	if end < start {
+		return nil, "invalid_span_time", "span end_time_unix_nano is before start_time_unix_nano"
+	}
+	if end-start > math.MaxInt64/2 {
+		return nil, "invalid_span_time", "span duration is out of range"
+	}
+	if !utf8.ValidString(s.Name()) || !utf8.ValidString(s.Status().Message()) {
+		return nil, "invalid_utf8", "span name or status message is not valid UTF-8"
+	}
+	attrs, reason, msg := v.attrs(s.Attributes(), "span")
+	if reason != "" {
+		return nil, reason, msg
+	}
+	psid := s.ParentSpanID()
+	out := &pb.Span{
+		TraceId:       append([]byte(nil), tid[:]...),
+		SpanId:        append([]byte(nil), sid[:]...),
+		ParentSpanId:  nonZeroID(append([]byte(nil), psid[:]...)),
+		TraceState:    s.TraceState().AsRaw(),
+		Name:          s.Name(),
+		Kind:          int32(s.Kind()),
+		Start:         start,
+		End:           end,
+		Attributes:    attrs,
+		StatusCode:    int32(s.Status().Code()),
+		StatusMessage: s.Status().Message(),
+		ScopeName:     scope.Name(),
+		ScopeVersion:  scope.Version(),
+		Flags:         uint32(s.Flags()),
+	}
+	evs := s.Events()
+	for i := 0; i < evs.Len(); i++ {
+		e := evs.At(i)
+		ea, reason, msg := v.attrs(e.Attributes(), "span event")
+		if reason != "" {
+			return nil, reason, msg
+		}
+		out.Events = append(out.Events, &pb.Event{Timestamp: int64(e.Timestamp()), Name: e.Name(), Attributes: ea})
+	}
+	links := s.Links()
+	for i := 0; i < links.Len(); i++ {
+		l := links.At(i)
+		la, reason, msg := v.attrs(l.Attributes(), "span link")
+		if reason != "" {
+			return nil, reason, msg
+		}
+		ltid, lsid := l.TraceID(), l.SpanID()
+		out.Links = append(out.Links, &pb.Link{
+			TraceId: append([]byte(nil), ltid[:]...), SpanId: append([]byte(nil), lsid[:]...),
+			TraceState: l.TraceState().AsRaw(), Attributes: la, Flags: l.Flags(),
+		})
+	}
+	return out, "", ""
+}

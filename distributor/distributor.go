@@ -1,0 +1,225 @@
+package distributor
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	dsring "github.com/grafana/dskit/ring"
+	"github.com/grafana/dskit/services"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"golang.org/x/time/rate"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/strataobs/strata/ingester/client"
+	"github.com/strataobs/strata/limits"
+	pb "github.com/strataobs/strata/proto/strata/v1"
+	"github.com/strataobs/strata/ring"
+)
+
+// Config is the distributor configuration.
+type Config struct {
+	OTLPGRPCAddr   string        `yaml:"otlp_grpc_listen_address"`
+	OTLPHTTPAddr   string        `yaml:"otlp_http_listen_address"`
+	MaxRecvMsgSize int           `yaml:"max_recv_msg_size"`
+	RemoteTimeout  time.Duration `yaml:"remote_timeout"`
+	AuthEnabled    bool          `yaml:"auth_enabled"`
+	DefaultTenant  string        `yaml:"default_tenant"`
+}
+
+// RegisterFlags registers the distributor flags.
+func (c *Config) RegisterFlags(f *flag.FlagSet) {
+	f.StringVar(&c.OTLPGRPCAddr, "distributor.otlp-grpc-address", "0.0.0.0:4317", "Listen address of the OTLP gRPC receiver. Empty disables it.")
+	f.StringVar(&c.OTLPHTTPAddr, "distributor.otlp-http-address", "0.0.0.0:4318", "Listen address of the OTLP HTTP receiver (/v1/logs, /v1/traces). Empty disables it.")
+	f.IntVar(&c.MaxRecvMsgSize, "distributor.max-recv-msg-size", 16<<20, "Largest accepted OTLP request in bytes (after decompression for HTTP). Larger requests get 413 / INVALID_ARGUMENT.")
+	f.DurationVar(&c.RemoteTimeout, "distributor.remote-timeout", 5*time.Second, "Timeout for each write to an ingester.")
+	f.BoolVar(&c.AuthEnabled, "auth.enabled", false, "Require the X-Scope-OrgID header (gRPC metadata x-scope-orgid) on every request. When false, requests without it belong to -auth.default-tenant.")
+	f.StringVar(&c.DefaultTenant, "auth.default-tenant", "anonymous", "Tenant of requests without X-Scope-OrgID when auth is disabled.")
+}
+
+// Distributor validates, limits and replicates writes.
+type Distributor struct {
+	services.Service
+	cfg       Config
+	ring      dsring.DoBatchRing
+	pool      *client.Pool
+	overrides *limits.Overrides
+	logger    log.Logger
+	now       func() time.Time
+
+	limMu    sync.Mutex
+	limiters map[string]*rate.Limiter
+
+	m    metrics
+	recv receivers
+}
+
+type metrics struct {
+	received *prometheus.CounterVec
+	accepted *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+	pushDur  *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) metrics {
+	f := promauto.With(reg)
+	return metrics{
+		received: f.NewCounterVec(prometheus.CounterOpts{Name: "strata_distributor_received_records_total", Help: "Records (log records or spans) received, before validation."}, []string{"tenant", "signal"}),
+		accepted: f.NewCounterVec(prometheus.CounterOpts{Name: "strata_distributor_accepted_records_total", Help: "Records acknowledged after a quorum of ingesters stored them."}, []string{"tenant", "signal"}),
+		rejected: f.NewCounterVec(prometheus.CounterOpts{Name: "strata_distributor_rejected_records_total", Help: "Records refused, by reason."}, []string{"tenant", "signal", "reason"}),
+		pushDur: f.NewHistogramVec(prometheus.HistogramOpts{Name: "strata_distributor_push_duration_seconds", Help: "Time to replicate one request to a quorum of ingesters.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"signal"}),
+	}
+}
+
+// New returns a distributor writing through r to the ingesters in pool.
+func New(cfg Config, r dsring.DoBatchRing, pool *client.Pool, overrides *limits.Overrides, reg prometheus.Registerer, logger log.Logger) *Distributor {
+	d := &Distributor{
+		cfg: cfg, ring: r, pool: pool, overrides: overrides,
+		logger: log.With(logger, "component", "distributor"), now: time.Now,
+		limiters: map[string]*rate.Limiter{}, m: newMetrics(reg),
+	}
+	d.Service = services.NewIdleService(d.startReceivers, d.stopReceivers).WithName("distributor")
+	return d
+}
+
+// Result is the outcome of a push that was at least partly accepted.
+type Result struct {
+	Accepted int
+	Rejected int
+	// Message explains the first rejection, for OTLP partial success.
+	Message string
+}
+
+// PushLogs validates and replicates logs for a tenant.
+func (d *Distributor) PushLogs(ctx context.Context, tenant string, ld plog.Logs) (Result, error) {
+	n := ld.LogRecordCount()
+	d.m.received.WithLabelValues(tenant, "logs").Add(float64(n))
+	lim := d.overrides.For(tenant)
+	if err := d.rateLimit(tenant, lim, n); err != nil {
+		d.m.rejected.WithLabelValues(tenant, "logs", "rate_limited").Add(float64(n))
+		return Result{}, err
+	}
+	c := convertLogs(tenant, newValidator(lim, d.now().UnixNano()), ld)
+	return d.push(ctx, tenant, "logs", c)
+}
+
+// PushTraces validates and replicates spans for a tenant.
+func (d *Distributor) PushTraces(ctx context.Context, tenant string, td ptrace.Traces) (Result, error) {
+	n := td.SpanCount()
+	d.m.received.WithLabelValues(tenant, "traces").Add(float64(n))
+	lim := d.overrides.For(tenant)
+	if err := d.rateLimit(tenant, lim, n); err != nil {
+		d.m.rejected.WithLabelValues(tenant, "traces", "rate_limited").Add(float64(n))
+		return Result{}, err
+	}
+	c := convertTraces(tenant, newValidator(lim, d.now().UnixNano()), td)
+	return d.push(ctx, tenant, "traces", c)
+}
+
+func (d *Distributor) rateLimit(tenant string, lim *limits.Limits, n int) error {
+	d.limMu.Lock()
+	l := d.limiters[tenant]
+	if l == nil || l.Limit() != rate.Limit(lim.IngestionRateRecords) || l.Burst() != lim.IngestionBurstRecords {
+		l = rate.NewLimiter(rate.Limit(lim.IngestionRateRecords), lim.IngestionBurstRecords)
+		d.limiters[tenant] = l
+	}
+	d.limMu.Unlock()
+	if !l.AllowN(d.now(), n) {
+		return newRateLimitedError(fmt.Sprintf("tenant %s: ingestion rate limit exceeded (limit ingestion_rate_records=%g/s, burst ingestion_burst_records=%d); %d records were not accepted, retry later",
+			tenant, lim.IngestionRateRecords, lim.IngestionBurstRecords, n))
+	}
+	return nil
+}
+
+func (d *Distributor) push(ctx context.Context, tenant, signal string, c *converted) (Result, error) {
+	for _, r := range c.rejected {
+		d.m.rejected.WithLabelValues(tenant, signal, r.reason).Inc()
+	}
+	res := Result{Accepted: c.accepted, Rejected: len(c.rejected)}
+	if len(c.rejected) > 0 {
+		res.Message = fmt.Sprintf("%d of %d records rejected; first: %s", len(c.rejected), len(c.rejected)+c.accepted, c.rejected[0].msg)
+	}
+	if c.accepted == 0 {
+		if len(c.rejected) > 0 {
+			return res, newInvalidError(res.Message)
+		}
+		return res, nil
+	}
+	start := d.now()
+	if err := d.replicate(ctx, tenant, c); err != nil {
+		d.m.rejected.WithLabelValues(tenant, signal, "ingester_error").Add(float64(c.accepted))
+		return Result{}, err
+	}
+	d.m.pushDur.WithLabelValues(signal).Observe(d.now().Sub(start).Seconds())
+	d.m.accepted.WithLabelValues(tenant, signal).Add(float64(c.accepted))
+	return res, nil
+}
+
+// replicate writes each stream / trace to its replication set and waits for quorum.
+func (d *Distributor) replicate(ctx context.Context, tenant string, c *converted) error {
+	keys := make([]uint32, 0, len(c.streams)+len(c.traces))
+	for _, s := range c.streams {
+		keys = append(keys, uint32(s.StreamId)^uint32(s.StreamId>>32))
+	}
+	for _, t := range c.traces {
+		keys = append(keys, traceKey(tenant, t.TraceId))
+	}
+	pr := &ring.PlacementRing{DoBatchRing: d.ring}
+	// Replica writes get their own deadline, detached from the caller: every replica should
+	// get the write even after quorum is reached or the client hangs up.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.RemoteTimeout)
+	err := dsring.DoBatchWithOptions(ctx, dsring.Write, pr, keys, func(inst dsring.InstanceDesc, idx []int) error {
+		req := buildRequest(tenant, c, pr.Sets, inst.Addr, idx)
+		cl, err := d.pool.Get(inst.Addr)
+		if err != nil {
+			return err
+		}
+		_, err = cl.Push(client.WithTenant(wctx, tenant), req)
+		if err != nil {
+			level.Debug(d.logger).Log("msg", "push to ingester failed", "addr", inst.Addr, "err", err)
+		}
+		return err
+	}, dsring.DoBatchOptions{Cleanup: cancel, IsClientError: isClientError})
+	if err != nil {
+		return wrapIngesterError(err)
+	}
+	return nil
+}
+
+func traceKey(tenant string, traceID []byte) uint32 {
+	h := xxhash.New()
+	h.WriteString(tenant)
+	h.Write(traceID)
+	s := h.Sum64()
+	return uint32(s) ^ uint32(s>>32)
+}
+
+// buildRequest assembles the subset of c that one ingester stores, with its placement.
+func buildRequest(tenant string, c *converted, sets [][]string, addr string, idx []int) *pb.PushRequest {
+	req := &pb.PushRequest{Tenant: tenant, Resources: c.resources}
+	for _, i := range idx {
+		pl := &pb.Placement{Rank: uint32(max(ring.Rank(sets[i], addr), 0)), Replicas: sets[i]}
+		if i < len(c.streams) {
+			s := c.streams[i]
+			req.Streams = append(req.Streams, &pb.LogStream{StreamId: s.StreamId, Labels: s.Labels, Records: s.Records, Placement: pl})
+			continue
+		}
+		t := c.traces[i-len(c.streams)]
+		req.Traces = append(req.Traces, &pb.Trace{TraceId: t.TraceId, Spans: t.Spans, Placement: pl})
+	}
+	return req
+}
+
+func isClientError(err error) bool {
+	return status.Code(err) == codes.InvalidArgument
+}

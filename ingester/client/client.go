@@ -1,0 +1,81 @@
+// Package client is the ingester's wire API as other components see it: a pool of gRPC
+// clients keyed by ingester address. Distributors, queriers and ingesters (for releases)
+// import this package, never the ingester itself.
+package client
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
+
+	pb "github.com/strataobs/strata/proto/strata/v1"
+)
+
+// TenantHeader carries the tenant on every internal call, as in Loki and Mimir.
+const TenantHeader = "x-scope-orgid"
+
+// WithTenant returns a context that sends the tenant to the ingester.
+func WithTenant(ctx context.Context, tenant string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, TenantHeader, tenant)
+}
+
+// Pool keeps one connection per ingester address.
+type Pool struct {
+	mu      sync.Mutex
+	clients map[string]*conn
+	maxMsg  int
+}
+
+type conn struct {
+	cc *grpc.ClientConn
+	pb.IngesterClient
+}
+
+// NewPool returns an empty pool; maxMsgSize bounds request and response sizes.
+func NewPool(maxMsgSize int) *Pool {
+	return &Pool{clients: map[string]*conn{}, maxMsg: maxMsgSize}
+}
+
+// Get returns the client for addr, dialling on first use. Dialling is lazy in gRPC, so
+// Get never blocks on the network.
+func (p *Pool) Get(addr string) (pb.IngesterClient, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.clients[addr]; ok {
+		return c, nil
+	}
+	cc, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(p.maxMsg), grpc.MaxCallSendMsgSize(p.maxMsg)),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 20 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("dial ingester %s: %w", addr, err)
+	}
+	c := &conn{cc: cc, IngesterClient: pb.NewIngesterClient(cc)}
+	p.clients[addr] = c
+	return c, nil
+}
+
+// Retain closes connections to addresses not in keep (ingesters that left the ring).
+func (p *Pool) Retain(keep map[string]bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for addr, c := range p.clients {
+		if !keep[addr] {
+			c.cc.Close()
+			delete(p.clients, addr)
+		}
+	}
+}
+
+// Close closes every connection.
+func (p *Pool) Close() {
+	p.Retain(nil)
+}

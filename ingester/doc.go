@@ -1,0 +1,35 @@
+// Package ingester keeps recent records in memory behind a write-ahead log and flushes
+// them to ClickHouse in large batches, once.
+//
+// # Epochs
+//
+// Accepted records are grouped into epochs: an epoch is open for at most
+// -ingester.max-epoch-age or -ingester.max-epoch-records, then closed and flushed. The
+// epoch id is the flush id stored with every row it inserts, so the querier can exclude
+// from ClickHouse exactly the epochs an ingester still holds in memory (querier/doc.go).
+// An epoch is retired (its memory freed, its WAL segments released) once every record in
+// it is flushed or released, plus -ingester.flushed-retention so that in-flight queries
+// see one consistent picture.
+//
+// # One copy in storage (flush ownership)
+//
+// With RF=3 every record reaches three ingesters. The distributor tells each replica its
+// rank in the record's replication set (proto Placement). Rank 0, the owner, flushes at
+// epoch close and then sends Release(ids) to the other replicas, which drop their copies.
+// A rank-k replica flushes what was not released k × -ingester.release-grace after its
+// epoch closed (covering records the owner never got, and owners that died), then
+// releases to the others, so a record the owner missed is flushed once, not k times.
+// The fallback clock only runs while this ingester's own storage writes succeed, so a
+// ClickHouse outage does not make every replica flush everything when it ends.
+// Under failure this is at-least-once; the deterministic record ids make repeats
+// harmless (ReplacingMergeTree, read-time dedup).
+//
+// # Durability
+//
+// Every push is appended to the WAL (group-committed, fsynced) before it is acknowledged.
+// Flush and release events are logged too, so replay restores which records are still
+// pending. A torn WAL tail is truncated, not fatal (package wal).
+//
+// Start reading at ingester.go (service, Push, Release), then epoch.go (memory),
+// flush.go (flush loop and ownership) and recovery.go (WAL records and replay).
+package ingester

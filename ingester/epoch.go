@@ -1,0 +1,83 @@
+package ingester
+
+import (
+	"time"
+
+	pb "github.com/strataobs/strata/proto/strata/v1"
+)
+
+type entryState uint8
+
+const (
+	statePending entryState = iota
+	stateFlushed
+	stateReleased
+)
+
+// logEntry is one log record held in memory.
+type logEntry struct {
+	tenant string
+	stream *pb.LogStream // labels and placement; Records is nil
+	res    *pb.Resource
+	rec    *pb.LogRecord
+	state  entryState
+}
+
+// spanEntry is one span held in memory.
+type spanEntry struct {
+	tenant string
+	trace  *pb.Trace // trace id and placement; Spans is nil
+	res    *pb.Resource
+	span   *pb.Span
+	state  entryState
+}
+
+// epoch is a flush unit; see the package doc.
+type epoch struct {
+	id       uint64
+	opened   time.Time
+	closed   time.Time // zero while open
+	firstSeg int
+	logs     []logEntry
+	spans    []spanEntry
+	pending  int
+	bytes    int64
+	doneAt   time.Time // when pending last reached zero after closing
+
+	retiredFlag bool
+}
+
+func (e *epoch) retired() bool { return e.retiredFlag }
+
+func (e *epoch) isClosed() bool { return !e.closed.IsZero() }
+
+func (e *epoch) records() int { return len(e.logs) + len(e.spans) }
+
+// entryRef locates a live record by id; it is also the duplicate filter.
+type entryRef struct {
+	ep   *epoch
+	idx  int32
+	span bool
+}
+
+func (r entryRef) state() entryState {
+	if r.span {
+		return r.ep.spans[r.idx].state
+	}
+	return r.ep.logs[r.idx].state
+}
+
+func (r entryRef) setState(s entryState) {
+	if r.span {
+		r.ep.spans[r.idx].state = s
+	} else {
+		r.ep.logs[r.idx].state = s
+	}
+}
+
+func (r entryRef) placement() *pb.Placement {
+	if r.span {
+		return r.ep.spans[r.idx].trace.Placement
+	}
+	return r.ep.logs[r.idx].stream.Placement
+}

@@ -1,0 +1,252 @@
+package ingester
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log/level"
+
+	"github.com/strataobs/strata/ingester/client"
+	pb "github.com/strataobs/strata/proto/strata/v1"
+	"github.com/strataobs/strata/storage/clickhouse"
+)
+
+// flushWork is one epoch's share of a flush pass.
+type flushWork struct {
+	ep    *epoch
+	logs  clickhouse.LogBatch
+	spans clickhouse.SpanBatch
+	ids   []uint64
+	// releases lists, per replica address and tenant, the ids that replica may drop.
+	releases map[string]map[string]*pb.ReleaseRequest
+}
+
+// flushPass rotates the open epoch when due, flushes every record this ingester is
+// responsible for now, and retires finished epochs. It returns how many records are
+// still pending in closed epochs.
+func (i *Ingester) flushPass(ctx context.Context, now time.Time, final bool) int {
+	i.flushMu.Lock()
+	defer i.flushMu.Unlock()
+
+	i.mu.Lock()
+	if c := i.cur; c.records() > 0 && (final || now.Sub(c.opened) >= i.cfg.MaxEpochAge || c.records() >= i.cfg.MaxEpochRecords) {
+		i.closeEpoch(c, now)
+	}
+	var work []*flushWork
+	if !now.Before(i.nextFlush) {
+		work = i.collect(now, final)
+	}
+	i.mu.Unlock()
+
+	for _, w := range work {
+		if err := i.flushEpoch(ctx, w, now); err != nil {
+			break
+		}
+	}
+
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.retire(now)
+	pending := 0
+	for _, e := range i.epochs {
+		if e.isClosed() {
+			pending += e.pending
+		}
+	}
+	return pending
+}
+
+func (i *Ingester) closeEpoch(c *epoch, now time.Time) {
+	c.closed = now
+	if c.pending == 0 {
+		c.doneAt = now
+	}
+	i.cur = i.newEpoch(now)
+	i.m.epochs.Inc()
+}
+
+// collect gathers the pending records this ingester should flush now: those it owns, and
+// those whose owner has had k × grace to flush them. Callers hold i.mu.
+func (i *Ingester) collect(now time.Time, final bool) []*flushWork {
+	var out []*flushWork
+	self := i.Addr()
+	for _, e := range i.epochs {
+		if !e.isClosed() || e.pending == 0 {
+			continue
+		}
+		w := &flushWork{ep: e, releases: map[string]map[string]*pb.ReleaseRequest{}}
+		for k := range e.logs {
+			le := &e.logs[k]
+			if le.state != statePending || !i.due(e, le.stream.Placement, now, final) {
+				continue
+			}
+			lim := i.overrides.For(le.tenant)
+			w.logs.Add(le.tenant, uint16(lim.RetentionDays), e.id, le.stream, le.res, le.rec)
+			w.ids = append(w.ids, le.rec.Id)
+			w.addRelease(self, le.tenant, le.stream.Placement, le.rec.Id, false)
+		}
+		for k := range e.spans {
+			se := &e.spans[k]
+			if se.state != statePending || !i.due(e, se.trace.Placement, now, final) {
+				continue
+			}
+			lim := i.overrides.For(se.tenant)
+			w.spans.Add(se.tenant, uint16(lim.RetentionDays), e.id, se.res, se.span)
+			w.ids = append(w.ids, se.span.Id)
+			w.addRelease(self, se.tenant, se.trace.Placement, se.span.Id, true)
+		}
+		if len(w.ids) > 0 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// due reports whether a record of closed epoch e with placement p should be flushed by
+// this ingester now. The fallback clock of rank k > 0 starts at the later of the epoch's
+// close and the moment this ingester's storage writes last started succeeding.
+func (i *Ingester) due(e *epoch, p *pb.Placement, now time.Time, final bool) bool {
+	rank := p.GetRank()
+	if rank == 0 {
+		return true
+	}
+	if i.storageOKSince.IsZero() && !final {
+		return false
+	}
+	from := e.closed
+	if i.storageOKSince.After(from) {
+		from = i.storageOKSince
+	}
+	return now.Sub(from) >= time.Duration(rank)*i.cfg.ReleaseGrace
+}
+
+func (w *flushWork) addRelease(self, tenant string, p *pb.Placement, id uint64, span bool) {
+	for _, addr := range p.GetReplicas() {
+		if addr == self || addr == "" {
+			continue
+		}
+		byTenant := w.releases[addr]
+		if byTenant == nil {
+			byTenant = map[string]*pb.ReleaseRequest{}
+			w.releases[addr] = byTenant
+		}
+		req := byTenant[tenant]
+		if req == nil {
+			req = &pb.ReleaseRequest{Tenant: tenant, FlushId: w.ep.id}
+			byTenant[tenant] = req
+		}
+		if span {
+			req.SpanIds = append(req.SpanIds, id)
+		} else {
+			req.LogIds = append(req.LogIds, id)
+		}
+	}
+}
+
+// flushEpoch inserts one epoch's share, logs the flush in the WAL, marks the records and
+// tells the other replicas. A failure backs off; the records stay pending.
+func (i *Ingester) flushEpoch(ctx context.Context, w *flushWork, now time.Time) error {
+	start := time.Now()
+	fctx, cancel := context.WithTimeout(ctx, i.cfg.FlushTimeout)
+	defer cancel()
+	err := i.store.WriteLogs(fctx, &w.logs)
+	if err == nil {
+		err = i.store.WriteSpans(fctx, &w.spans)
+	}
+	if err != nil {
+		i.flushFailed(err)
+		return err
+	}
+	i.m.flushDur.Observe(time.Since(start).Seconds())
+	i.m.flushed.WithLabelValues("logs").Add(float64(w.logs.Len()))
+	i.m.flushed.WithLabelValues("spans").Add(float64(w.spans.Len()))
+	i.m.batchSize.Observe(float64(len(w.ids)))
+	if i.storageOKSince.IsZero() {
+		i.storageOKSince = time.Now()
+	}
+	i.backoff = 0
+	// The WAL learns of the flush so a restart does not flush these records again. If
+	// this append fails the records are flushed again after a restart: a repeat, not a loss.
+	if _, err := i.wal.Append(withHeader(recFlushed, w.ep.id, encodeIDs(w.ids))); err != nil {
+		level.Warn(i.logger).Log("msg", "WAL append of flush marker failed", "err", err)
+	}
+	i.mu.Lock()
+	i.markFlushed(w.ids, time.Now())
+	i.mu.Unlock()
+	i.sendReleases(w.releases)
+	level.Debug(i.logger).Log("msg", "flushed", "epoch", w.ep.id, "logs", w.logs.Len(), "spans", w.spans.Len(), "duration", time.Since(start))
+	return nil
+}
+
+func (i *Ingester) flushFailed(err error) {
+	i.m.flushErrors.Inc()
+	i.storageOKSince = time.Time{}
+	if i.backoff == 0 {
+		i.backoff = 100 * time.Millisecond
+	} else {
+		i.backoff = min(2*i.backoff, i.cfg.MaxFlushBackoff)
+	}
+	i.nextFlush = time.Now().Add(i.backoff)
+	level.Warn(i.logger).Log("msg", "flush failed; will retry", "backoff", i.backoff, "err", err)
+}
+
+// sendReleases tells replicas what was flushed, in parallel, best effort: a replica that
+// misses a release flushes its copy after its grace, which is a repeat, not a loss.
+func (i *Ingester) sendReleases(releases map[string]map[string]*pb.ReleaseRequest) {
+	if i.peers == nil {
+		return
+	}
+	var wg sync.WaitGroup
+	for addr, byTenant := range releases {
+		for tenant, req := range byTenant {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				cl, err := i.peers.Get(addr)
+				if err == nil {
+					_, err = cl.Release(client.WithTenant(ctx, tenant), req)
+				}
+				if err != nil {
+					i.m.releaseErrors.Inc()
+					level.Debug(i.logger).Log("msg", "release failed", "peer", addr, "err", err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+// retire frees epochs whose records are all flushed or released and whose retention has
+// passed, then truncates the WAL below the oldest live epoch. Callers hold i.mu.
+func (i *Ingester) retire(now time.Time) {
+	keep := i.epochs[:0]
+	for _, e := range i.epochs {
+		if e == i.cur || !e.isClosed() || e.pending > 0 || e.doneAt.IsZero() || now.Sub(e.doneAt) < i.cfg.FlushedRetention {
+			keep = append(keep, e)
+			continue
+		}
+		for k := range e.logs {
+			delete(i.index, e.logs[k].rec.Id)
+		}
+		for k := range e.spans {
+			delete(i.index, e.spans[k].span.Id)
+		}
+		i.memBytes -= e.bytes
+		e.retiredFlag = true
+		e.logs, e.spans = nil, nil
+	}
+	for k := len(keep); k < len(i.epochs); k++ {
+		i.epochs[k] = nil
+	}
+	i.epochs = keep
+	oldest := i.cur.firstSeg
+	for _, e := range i.epochs {
+		oldest = min(oldest, e.firstSeg)
+	}
+	if err := i.wal.Truncate(oldest); err != nil {
+		level.Warn(i.logger).Log("msg", "WAL truncate failed", "err", err)
+	}
+}

@@ -1,0 +1,373 @@
+package ingester
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	dsring "github.com/grafana/dskit/ring"
+	"github.com/grafana/dskit/services"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/strataobs/strata/ingester/client"
+	"github.com/strataobs/strata/limits"
+	pb "github.com/strataobs/strata/proto/strata/v1"
+	"github.com/strataobs/strata/storage/clickhouse"
+	"github.com/strataobs/strata/wal"
+)
+
+// Config is the ingester configuration.
+type Config struct {
+	WAL               wal.Config    `yaml:"wal"`
+	MaxEpochAge       time.Duration `yaml:"max_epoch_age"`
+	MaxEpochRecords   int           `yaml:"max_epoch_records"`
+	FlushCheckPeriod  time.Duration `yaml:"flush_check_period"`
+	ReleaseGrace      time.Duration `yaml:"release_grace"`
+	FlushedRetention  time.Duration `yaml:"flushed_retention"`
+	MaxMemoryBytes    int64         `yaml:"max_memory_bytes"`
+	MaxWALBytes       int64         `yaml:"max_wal_bytes"`
+	FlushTimeout      time.Duration `yaml:"flush_timeout"`
+	MaxFlushBackoff   time.Duration `yaml:"max_flush_backoff"`
+	ShutdownFlushWait time.Duration `yaml:"shutdown_flush_timeout"`
+}
+
+// RegisterFlags registers the ingester flags.
+func (c *Config) RegisterFlags(f *flag.FlagSet) {
+	c.WAL.RegisterFlagsWithPrefix("ingester.wal-", f)
+	f.DurationVar(&c.MaxEpochAge, "ingester.max-epoch-age", 5*time.Second, "Longest time records collect in memory before they are flushed to ClickHouse as one batch.")
+	f.IntVar(&c.MaxEpochRecords, "ingester.max-epoch-records", 200000, "Records per flush batch; a batch is flushed when it reaches this size even if it is younger than -ingester.max-epoch-age.")
+	f.DurationVar(&c.FlushCheckPeriod, "ingester.flush-check-period", 500*time.Millisecond, "How often the flush loop looks for work.")
+	f.DurationVar(&c.ReleaseGrace, "ingester.release-grace", 30*time.Second, "How long a rank-k replica waits (k times this) for the owner to flush a record before flushing it itself.")
+	f.DurationVar(&c.FlushedRetention, "ingester.flushed-retention", 5*time.Second, "How long flushed records stay in memory so that queries running across a flush see each record once.")
+	f.Int64Var(&c.MaxMemoryBytes, "ingester.max-memory-bytes", 512<<20, "Records held in memory above which pushes are refused with a retryable RESOURCE_EXHAUSTED (for example while ClickHouse is down).")
+	f.Int64Var(&c.MaxWALBytes, "ingester.max-wal-bytes", 8<<30, "WAL size above which pushes are refused with a retryable RESOURCE_EXHAUSTED.")
+	f.DurationVar(&c.FlushTimeout, "ingester.flush-timeout", time.Minute, "Timeout of one flush to ClickHouse.")
+	f.DurationVar(&c.MaxFlushBackoff, "ingester.max-flush-backoff", 10*time.Second, "Longest wait between retries of a failed flush.")
+	f.DurationVar(&c.ShutdownFlushWait, "ingester.shutdown-flush-timeout", 2*time.Minute, "How long a stopping ingester tries to flush before it gives up and leaves the rest in its WAL.")
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if err := c.WAL.Validate(); err != nil {
+		return err
+	}
+	if c.MaxEpochAge <= 0 || c.MaxEpochRecords <= 0 || c.FlushCheckPeriod <= 0 {
+		return fmt.Errorf("ingester: max-epoch-age, max-epoch-records and flush-check-period must be positive")
+	}
+	return nil
+}
+
+// Store is where flushed records go.
+type Store interface {
+	WriteLogs(ctx context.Context, b *clickhouse.LogBatch) error
+	WriteSpans(ctx context.Context, b *clickhouse.SpanBatch) error
+}
+
+// Ingester is the push service, the in-memory store and the flusher.
+type Ingester struct {
+	services.Service
+	pb.UnimplementedIngesterServer
+
+	cfg       Config
+	store     Store
+	overrides *limits.Overrides
+	peers     *client.Pool
+	logger    log.Logger
+	m         *metrics
+
+	lifecycler *dsring.BasicLifecycler
+	ringOpts   LifecyclerFactory
+	wal        *wal.WAL
+
+	mu        sync.Mutex
+	cur       *epoch
+	epochs    []*epoch // oldest first, cur last
+	index     map[uint64]entryRef
+	memBytes  int64
+	closing   bool
+	epochBase uint64
+	epochSeq  uint64
+
+	flushMu        sync.Mutex // one flush pass at a time
+	storageOKSince time.Time  // zero while flushes fail; see package doc
+	backoff        time.Duration
+	nextFlush      time.Time
+}
+
+// LifecyclerFactory builds the ring lifecycler; nil runs the ingester outside any ring.
+type LifecyclerFactory func() (*dsring.BasicLifecycler, error)
+
+// New builds an ingester. The WAL is opened and replayed when the service starts.
+func New(cfg Config, store Store, overrides *limits.Overrides, peers *client.Pool, newLifecycler LifecyclerFactory, reg prometheus.Registerer, logger log.Logger) *Ingester {
+	i := &Ingester{
+		cfg: cfg, store: store, overrides: overrides, peers: peers,
+		logger: log.With(logger, "component", "ingester"), m: newMetrics(reg),
+		ringOpts: newLifecycler, index: map[uint64]entryRef{},
+		epochBase: rand.Uint64() &^ 0xffffffff, // flush ids: random high half, counter low half
+	}
+	i.Service = services.NewBasicService(i.starting, i.running, i.stopping).WithName("ingester")
+	return i
+}
+
+func (i *Ingester) starting(ctx context.Context) error {
+	if err := os.MkdirAll(i.cfg.WAL.Dir, 0o755); err != nil {
+		return fmt.Errorf("create WAL dir: %w", err)
+	}
+	w, err := wal.Open(i.cfg.WAL)
+	if err != nil {
+		return fmt.Errorf("open WAL: %w", err)
+	}
+	i.wal = w
+	i.cur = i.newEpoch(time.Now())
+	if err := i.replay(); err != nil {
+		return err
+	}
+	// The lifecycler joins the ring only after replay, so no write reaches an ingester
+	// that has not recovered its state yet.
+	if i.ringOpts != nil {
+		lc, err := i.ringOpts()
+		if err != nil {
+			return err
+		}
+		i.lifecycler = lc
+		// Its own context: the ingester, not the caller, decides when it leaves the ring.
+		if err := services.StartAndAwaitRunning(context.Background(), lc); err != nil {
+			return fmt.Errorf("start lifecycler: %w", err)
+		}
+	}
+	return nil
+}
+
+func (i *Ingester) running(ctx context.Context) error {
+	t := time.NewTicker(i.cfg.FlushCheckPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-t.C:
+			i.flushPass(ctx, now, false)
+			i.m.memBytes.Set(float64(i.memoryBytes()))
+			i.m.walBytes.Set(float64(i.wal.Size()))
+		}
+	}
+}
+
+// stopping refuses new writes, flushes what this ingester owns, and leaves the ring last.
+func (i *Ingester) stopping(_ error) error {
+	i.mu.Lock()
+	i.closing = true
+	i.mu.Unlock()
+	if i.lifecycler != nil {
+		i.lifecycler.ChangeState(context.Background(), dsring.LEAVING)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), i.cfg.ShutdownFlushWait)
+	defer cancel()
+	for ctx.Err() == nil {
+		if n := i.flushPass(ctx, time.Now(), true); n == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(i.cfg.FlushCheckPeriod):
+		}
+	}
+	if i.lifecycler != nil {
+		if err := services.StopAndAwaitTerminated(context.Background(), i.lifecycler); err != nil {
+			level.Warn(i.logger).Log("msg", "lifecycler stop failed", "err", err)
+		}
+	}
+	return i.wal.Close()
+}
+
+// Addr is this ingester's address in the ring ("" without a ring).
+func (i *Ingester) Addr() string {
+	if i.lifecycler == nil {
+		return ""
+	}
+	return i.lifecycler.GetInstanceAddr()
+}
+
+func (i *Ingester) newEpoch(now time.Time) *epoch {
+	i.epochSeq++
+	_, last := i.wal.Segments()
+	e := &epoch{id: i.epochBase | (i.epochSeq & 0xffffffff), opened: now, firstSeg: last}
+	i.epochs = append(i.epochs, e)
+	return e
+}
+
+func (i *Ingester) memoryBytes() int64 {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.memBytes
+}
+
+// Push stores a batch: WAL first, then memory, then the acknowledgement.
+func (i *Ingester) Push(ctx context.Context, req *pb.PushRequest) (*pb.PushResponse, error) {
+	if err := i.admit(); err != nil {
+		return nil, err
+	}
+	payload, err := encodePush(req)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "encode push: %v", err)
+	}
+	i.mu.Lock()
+	e := i.cur
+	i.mu.Unlock()
+	if _, err := i.wal.Append(withHeader(recPush, e.id, payload)); err != nil {
+		i.m.walErrors.Inc()
+		return nil, status.Errorf(codes.Unavailable, "ingester WAL append failed: %v", err)
+	}
+	i.mu.Lock()
+	n := i.insert(e, req, time.Now())
+	i.mu.Unlock()
+	i.m.records.Add(float64(n))
+	return &pb.PushResponse{}, nil
+}
+
+func (i *Ingester) admit() error {
+	if i.State() != services.Running {
+		return status.Error(codes.Unavailable, "ingester is not running")
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.closing {
+		return status.Error(codes.Unavailable, "ingester is shutting down")
+	}
+	if i.memBytes > i.cfg.MaxMemoryBytes {
+		i.m.refused.WithLabelValues("memory").Inc()
+		return status.Errorf(codes.ResourceExhausted, "ingester holds %d bytes in memory, over its limit of %d (-ingester.max-memory-bytes): flushing is behind", i.memBytes, i.cfg.MaxMemoryBytes)
+	}
+	if i.wal != nil && i.wal.Size() > i.cfg.MaxWALBytes {
+		i.m.refused.WithLabelValues("wal").Inc()
+		return status.Errorf(codes.ResourceExhausted, "ingester WAL is %d bytes, over its limit of %d (-ingester.max-wal-bytes): flushing is behind", i.wal.Size(), i.cfg.MaxWALBytes)
+	}
+	return nil
+}
+
+// insert adds a request's records to epoch e (or to the open epoch if e was retired in
+// the meantime), skipping ids already held. Callers hold i.mu.
+func (i *Ingester) insert(e *epoch, req *pb.PushRequest, now time.Time) int {
+	if e.retired() {
+		e = i.cur
+	}
+	added := 0
+	for _, s := range req.Streams {
+		meta := &pb.LogStream{StreamId: s.StreamId, Labels: s.Labels, Placement: s.Placement}
+		for _, r := range s.Records {
+			if _, dup := i.index[r.Id]; dup {
+				i.m.duplicates.Inc()
+				continue
+			}
+			e.logs = append(e.logs, logEntry{tenant: req.Tenant, stream: meta, res: resourceAt(req, r.Resource), rec: r})
+			i.index[r.Id] = entryRef{ep: e, idx: int32(len(e.logs) - 1)}
+			sz := int64(approxLogSize(r))
+			e.bytes += sz
+			i.memBytes += sz
+			e.pending++
+			added++
+		}
+	}
+	for _, t := range req.Traces {
+		meta := &pb.Trace{TraceId: t.TraceId, Placement: t.Placement}
+		for _, sp := range t.Spans {
+			if _, dup := i.index[sp.Id]; dup {
+				i.m.duplicates.Inc()
+				continue
+			}
+			e.spans = append(e.spans, spanEntry{tenant: req.Tenant, trace: meta, res: resourceAt(req, sp.Resource), span: sp})
+			i.index[sp.Id] = entryRef{ep: e, idx: int32(len(e.spans) - 1), span: true}
+			sz := int64(approxSpanSize(sp))
+			e.bytes += sz
+			i.memBytes += sz
+			e.pending++
+			added++
+		}
+	}
+	if added > 0 {
+		e.doneAt = time.Time{}
+	}
+	_ = now
+	return added
+}
+
+func resourceAt(req *pb.PushRequest, idx uint32) *pb.Resource {
+	if int(idx) < len(req.Resources) {
+		return req.Resources[idx]
+	}
+	return &pb.Resource{ServiceName: "unknown_service"}
+}
+
+func approxLogSize(r *pb.LogRecord) int {
+	n := 160 + len(r.Body) + len(r.SeverityText)
+	for _, a := range r.Attributes {
+		n += 48 + len(a.Key) + len(a.Value)
+	}
+	return n
+}
+
+func approxSpanSize(s *pb.Span) int {
+	n := 240 + len(s.Name)
+	for _, a := range s.Attributes {
+		n += 48 + len(a.Key) + len(a.Value)
+	}
+	for _, e := range s.Events {
+		n += 64 + len(e.Name) + 64*len(e.Attributes)
+	}
+	return n + 96*len(s.Links)
+}
+
+// Release drops this ingester's copies of records another replica has flushed.
+func (i *Ingester) Release(ctx context.Context, req *pb.ReleaseRequest) (*pb.ReleaseResponse, error) {
+	ids := append(append([]uint64(nil), req.LogIds...), req.SpanIds...)
+	if _, err := i.wal.Append(withHeader(recReleased, req.FlushId, encodeIDs(ids))); err != nil {
+		return nil, status.Errorf(codes.Unavailable, "ingester WAL append failed: %v", err)
+	}
+	i.mu.Lock()
+	n := i.release(ids, time.Now())
+	i.mu.Unlock()
+	i.m.released.Add(float64(n))
+	return &pb.ReleaseResponse{}, nil
+}
+
+// release marks pending records released. Callers hold i.mu.
+func (i *Ingester) release(ids []uint64, now time.Time) int {
+	n := 0
+	for _, id := range ids {
+		ref, ok := i.index[id]
+		if !ok || ref.state() != statePending {
+			continue
+		}
+		ref.setState(stateReleased)
+		i.settle(ref.ep, now)
+		n++
+	}
+	return n
+}
+
+// settle records that one pending record of e was flushed or released.
+func (i *Ingester) settle(e *epoch, now time.Time) {
+	e.pending--
+	if e.pending == 0 {
+		e.doneAt = now
+	}
+}
+
+// CheckReady reports whether the ingester is ACTIVE in the ring.
+func (i *Ingester) CheckReady(ctx context.Context) error {
+	if i.State() != services.Running {
+		return fmt.Errorf("ingester is %s", i.State())
+	}
+	if i.lifecycler != nil && i.lifecycler.GetState() != dsring.ACTIVE {
+		return fmt.Errorf("ingester is %s in the ring", i.lifecycler.GetState())
+	}
+	return nil
+}

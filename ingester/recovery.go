@@ -1,0 +1,109 @@
+package ingester
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/go-kit/log/level"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/strataobs/strata/proto/strata/v1"
+)
+
+// WAL record types. A record is: type (1 byte), epoch or flush id (8 bytes), payload.
+const (
+	recPush     byte = 1 // payload: PushRequest
+	recFlushed  byte = 2 // payload: ids the epoch's flush stored
+	recReleased byte = 3 // payload: ids another replica stored
+)
+
+const recHeader = 9
+
+func encodePush(req *pb.PushRequest) ([]byte, error) {
+	return proto.MarshalOptions{}.MarshalAppend(make([]byte, recHeader, recHeader+proto.Size(req)), req)
+}
+
+// withHeader fills the header of a buffer whose first recHeader bytes are reserved.
+func withHeader(typ byte, id uint64, buf []byte) []byte {
+	buf[0] = typ
+	binary.LittleEndian.PutUint64(buf[1:recHeader], id)
+	return buf
+}
+
+func encodeIDs(ids []uint64) []byte {
+	buf := make([]byte, recHeader+8*len(ids))
+	for k, id := range ids {
+		binary.LittleEndian.PutUint64(buf[recHeader+8*k:], id)
+	}
+	return buf
+}
+
+func decodeIDs(p []byte) []uint64 {
+	ids := make([]uint64, len(p)/8)
+	for k := range ids {
+		ids[k] = binary.LittleEndian.Uint64(p[8*k:])
+	}
+	return ids
+}
+
+// replay rebuilds memory from the WAL: pushes go back into the epochs they were written
+// to, and flush and release events mark records as they were before the restart.
+func (i *Ingester) replay() error {
+	start := time.Now()
+	now := start
+	epochs := map[uint64]*epoch{}
+	var pushes, bad int
+	stats, err := i.wal.Replay(func(seg int, rec []byte) error {
+		if len(rec) < recHeader {
+			bad++
+			return nil
+		}
+		id := binary.LittleEndian.Uint64(rec[1:recHeader])
+		body := rec[recHeader:]
+		i.mu.Lock()
+		defer i.mu.Unlock()
+		switch rec[0] {
+		case recPush:
+			var req pb.PushRequest
+			if err := proto.Unmarshal(body, &req); err != nil {
+				bad++
+				return nil
+			}
+			e := epochs[id]
+			if e == nil {
+				e = &epoch{id: id, opened: now, closed: now, firstSeg: seg}
+				epochs[id] = e
+				i.epochs = append(i.epochs[:len(i.epochs)-1], e, i.cur)
+			}
+			i.insert(e, &req, now)
+			pushes++
+		case recFlushed:
+			i.markFlushed(decodeIDs(body), now)
+		case recReleased:
+			i.release(decodeIDs(body), now)
+		default:
+			bad++
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replay WAL: %w", err)
+	}
+	i.m.replayed.Add(float64(len(i.index)))
+	level.Info(i.logger).Log("msg", "WAL replayed", "pushes", pushes, "records_in_memory", len(i.index), "epochs", len(epochs),
+		"undecodable", bad, "stats", fmt.Sprintf("%+v", stats), "duration", time.Since(start))
+	return nil
+}
+
+// markFlushed marks pending records flushed by this ingester. Callers hold i.mu.
+func (i *Ingester) markFlushed(ids []uint64, now time.Time) {
+	for _, id := range ids {
+		ref, ok := i.index[id]
+		if !ok || ref.state() != statePending {
+			continue
+		}
+		ref.setState(stateFlushed)
+		i.settle(ref.ep, now)
+	}
+}
