@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -85,11 +86,11 @@ func (d *Distributor) readOTLP(w http.ResponseWriter, r *http.Request, into code
 	ct, _, _ = mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeHTTPError(w, ctJSON, &Error{HTTPStatus: http.StatusMethodNotAllowed, Msg: r.Method + " is not allowed: OTLP/HTTP takes POST"})
+		writeHTTPError(w, ctJSON, &Error{Code: codes.InvalidArgument, HTTPStatus: http.StatusMethodNotAllowed, Msg: r.Method + " is not allowed: OTLP/HTTP takes POST"})
 		return "", "", false
 	}
 	if ct != ctProtobuf && ct != ctJSON {
-		writeHTTPError(w, ctJSON, &Error{HTTPStatus: http.StatusUnsupportedMediaType,
+		writeHTTPError(w, ctJSON, &Error{Code: codes.InvalidArgument, HTTPStatus: http.StatusUnsupportedMediaType,
 			Msg: fmt.Sprintf("unsupported content type %q: OTLP/HTTP takes %s or %s", r.Header.Get("Content-Type"), ctProtobuf, ctJSON)})
 		return "", "", false
 	}
@@ -128,7 +129,7 @@ func (d *Distributor) readBody(r *http.Request) ([]byte, error) {
 		defer zr.Close()
 		src = zr
 	default:
-		return nil, &Error{HTTPStatus: http.StatusUnsupportedMediaType, Msg: "unsupported Content-Encoding " + strconv.Quote(enc) + ": use gzip or none"}
+		return nil, &Error{Code: codes.InvalidArgument, HTTPStatus: http.StatusUnsupportedMediaType, Msg: "unsupported Content-Encoding " + strconv.Quote(enc) + ": use gzip or none"}
 	}
 	var buf bytes.Buffer
 	n, err := io.Copy(&buf, io.LimitReader(src, limit+1))
