@@ -3,6 +3,7 @@ package wal
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 )
 
@@ -141,7 +142,9 @@ func (w *WAL) await(ticket int64) error {
 		case w.err != nil:
 			return w.err
 		case w.flushing:
+			w.waiters++
 			w.cond.Wait()
+			w.waiters--
 		default:
 			w.lead()
 		}
@@ -152,8 +155,12 @@ func (w *WAL) await(ticket int64) error {
 // lead writes the whole queue without holding mu, so that appenders keep
 // queueing meanwhile, then wakes the waiters. Called with mu held.
 func (w *WAL) lead() {
-	b, ticket := w.gc.take()
 	w.flushing = true
+	w.flushes.Add(1)
+	if w.waiters > 0 {
+		w.yield()
+	}
+	b, ticket := w.gc.take()
 	w.mu.Unlock()
 	err := w.flush(b)
 	w.mu.Lock()
@@ -165,6 +172,17 @@ func (w *WAL) lead() {
 		w.gc.done = ticket
 	}
 	w.cond.Broadcast()
+}
+
+// yield lets other goroutines run before the leader takes the queue. With
+// waiters about, the previous flush has just acknowledged some appenders,
+// who typically append again at once; without the yield they miss this
+// flush, and flushes alternate between a lone record and everyone else.
+// Called with mu held and flushing set, so nobody else leads meanwhile.
+func (w *WAL) yield() {
+	w.mu.Unlock()
+	runtime.Gosched()
+	w.mu.Lock()
 }
 
 // flush writes a batch, moving to new segments at its splits, then syncs.

@@ -1,7 +1,6 @@
 package wal
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"slices"
@@ -152,5 +151,3 @@ func payloads(recs []record) [][]byte {
 	}
 	return ps
 }
-
-var _ = bytes.Equal

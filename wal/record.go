@@ -27,13 +27,15 @@ func checksum(lengthField, payload []byte) uint32 {
 	return crc32.Update(crc32.Checksum(lengthField, castagnoli), castagnoli, payload)
 }
 
-// appendRecord appends the encoding of payload to dst.
+// appendRecord appends the encoding of payload to dst. It builds the header
+// in dst itself: a local array would escape to the heap through crc32.
 func appendRecord(dst, payload []byte) []byte {
-	var h [headerSize]byte
-	binary.LittleEndian.PutUint32(h[4:], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(h[:4], checksum(h[4:], payload))
-	dst = append(dst, h[:]...)
-	return append(dst, payload...)
+	start := len(dst)
+	dst = binary.LittleEndian.AppendUint32(dst, 0) // checksum, set below
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
+	dst = append(dst, payload...)
+	binary.LittleEndian.PutUint32(dst[start:], checksum(dst[start+4:start+headerSize], payload))
+	return dst
 }
 
 // recordReader reads the records of one segment. A record is trusted only
@@ -43,6 +45,7 @@ type recordReader struct {
 	r    *bufio.Reader
 	size int64 // file size
 	off  int64 // offset of the next record
+	hdr  [headerSize]byte
 	buf  []byte
 }
 
@@ -57,11 +60,11 @@ func (rr *recordReader) next() ([]byte, error) {
 	if rr.off == rr.size {
 		return nil, io.EOF
 	}
-	var h [headerSize]byte
 	if rr.size-rr.off < headerSize {
 		return nil, fmt.Errorf("%w: partial header of %d bytes", errCorrupt, rr.size-rr.off)
 	}
-	if _, err := io.ReadFull(rr.r, h[:]); err != nil {
+	h := rr.hdr[:]
+	if _, err := io.ReadFull(rr.r, h); err != nil {
 		return nil, readErr(err)
 	}
 	n := int64(binary.LittleEndian.Uint32(h[4:]))

@@ -29,9 +29,9 @@ type Corruption struct {
 // Replay calls fn for every record in segment order and repairs the tail
 // for appending. It must be called once, after Open and before Append.
 //
-// fn must not keep payload after it returns (the buffer is reused), and
-// must not call methods of w. An error from fn stops the replay and is
-// returned wrapped; Replay may then be called again.
+// fn must not keep payload after it returns: the buffer is reused. A nil fn
+// only repairs the tail. An error from fn stops the replay and is returned
+// wrapped; Replay may then be called again.
 //
 // Damaged records are never fatal: see Corruption. Only I/O errors and fn's
 // errors are returned.
@@ -39,6 +39,9 @@ func (w *WAL) Replay(fn func(seg int, payload []byte) error) (ReplayStats, error
 	segs, err := w.beginReplay()
 	if err != nil {
 		return ReplayStats{}, err
+	}
+	if fn == nil {
+		fn = func(int, []byte) error { return nil }
 	}
 	var stats ReplayStats
 	tail, err := w.replaySegments(segs, fn, &stats)
@@ -61,8 +64,11 @@ func (w *WAL) beginReplay() ([]int, error) {
 	case stateClosed:
 		return nil, ErrClosed
 	}
-	w.state = stateReplaying
-	return listSegments(w.cfg.Dir)
+	segs, err := listSegments(w.cfg.Dir)
+	if err == nil {
+		w.state = stateReplaying
+	}
+	return segs, err
 }
 
 func (w *WAL) setState(s state) {

@@ -35,7 +35,8 @@ type WAL struct {
 	cfg  Config
 	lock *os.File
 
-	size atomic.Int64 // bytes in segment files on disk
+	size    atomic.Int64 // bytes in segment files on disk
+	flushes atomic.Int64 // group commits, for benchmarks
 
 	truncMu sync.Mutex // serializes Truncate
 
@@ -47,6 +48,7 @@ type WAL struct {
 	last     int   // newest segment on disk, 0 if none
 	gc       groupCommit
 	flushing bool // a leader is writing; see append.go
+	waiters  int  // appenders waiting for a leader
 
 	// The open segment. Only the leader touches it, or Replay and Close
 	// when no leader can exist.
@@ -70,20 +72,46 @@ func Open(cfg Config) (*WAL, error) {
 	w := &WAL{cfg: cfg, lock: lock}
 	w.cond.L = &w.mu
 	w.gc.init()
+	if err := w.scan(); err != nil {
+		lock.Close()
+		return nil, err
+	}
 	return w, nil
 }
 
+// scan fills in Segments and Size, so that they are right between Open
+// and Replay (the ingester numbers its first epoch from Segments).
+func (w *WAL) scan() error {
+	segs, err := listSegments(w.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	var size int64
+	for _, seg := range segs {
+		fi, err := os.Stat(segmentPath(w.cfg.Dir, seg))
+		if err != nil {
+			return fmt.Errorf("wal: %w", err)
+		}
+		size += fi.Size()
+	}
+	if len(segs) > 0 {
+		w.first, w.last = segs[0], segs[len(segs)-1]
+	}
+	w.size.Store(size)
+	return nil
+}
+
 // Segments returns the oldest and newest segment numbers on disk, both 0
-// when there are none or before Replay. The newest is the one being
-// appended to.
+// when there are none. The newest is the one Append writes to next, unless
+// it fills up.
 func (w *WAL) Segments() (first, last int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.first, w.last
 }
 
-// Size returns the bytes in segment files, 0 before Replay. Records still
-// queued for writing are not counted.
+// Size returns the bytes in segment files. Records still queued for
+// writing are not counted.
 func (w *WAL) Size() int64 {
 	return w.size.Load()
 }

@@ -1,0 +1,107 @@
+package wal
+
+import (
+	"bytes"
+	"encoding/binary"
+	"slices"
+	"testing"
+)
+
+// FuzzReplay replays arbitrary bytes as a segment, either the last one or
+// one followed by a valid segment. Replay must not fail or panic, must
+// return exactly the records of a valid prefix, must cut a bad tail only
+// in the last segment, and appends after recovery must replay after them.
+func FuzzReplay(f *testing.F) {
+	good := encode([]byte("one"), []byte(""), makePayload("three", 300))
+	badCRC := slices.Clone(good)
+	badCRC[len(badCRC)-1] ^= 1
+	hugeLen := encode([]byte("x"))
+	binary.LittleEndian.PutUint32(hugeLen[4:], ^uint32(0))
+	for _, seed := range [][]byte{
+		nil,
+		good,
+		good[:len(good)-1],
+		good[:headerSize+1],
+		append(slices.Clone(good), make([]byte, 100)...),
+		badCRC,
+		hugeLen,
+		make([]byte, 3),
+		[]byte("not a wal segment"),
+	} {
+		f.Add(seed, false)
+		f.Add(seed, true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, middle bool) {
+		cfg := Config{Dir: t.TempDir(), SegmentSize: 1 << 20, SyncMode: SyncNone}
+		writeSegment(t, cfg.Dir, 1, data)
+		next := []record{{2, "next-1"}, {2, "next-2"}}
+		if middle {
+			writeSegment(t, cfg.Dir, 2, encode(payloads(next)...))
+		}
+
+		w, got, stats := openReplayed(t, cfg)
+		fromFirst := got
+		if middle {
+			fromFirst = checkSuffix(t, got, next)
+		}
+		checkValidPrefix(t, data, fromFirst)
+		checkFirstSegment(t, cfg.Dir, data, fromFirst, stats, middle)
+
+		got = append(got, appendN(t, w, "after", 2, 10)...)
+		_, again, stats2 := reopen(t, w)
+		equalRecords(t, again, got)
+		if !middle {
+			noCorruption(t, stats2)
+		} else if len(stats2.Corruptions) != len(stats.Corruptions) {
+			t.Fatalf("second replay reported %v, first %v", stats2.Corruptions, stats.Corruptions)
+		}
+	})
+}
+
+// checkSuffix asserts that recs ends with want and returns the rest.
+func checkSuffix(t *testing.T, recs, want []record) []record {
+	t.Helper()
+	if len(recs) < len(want) || !slices.Equal(recs[len(recs)-len(want):], want) {
+		t.Fatalf("records of the segment after the damaged one are missing: %v", recs)
+	}
+	return recs[:len(recs)-len(want)]
+}
+
+// checkValidPrefix asserts that recs, all from segment 1, re-encode to a
+// prefix of data: replay neither invented nor altered a record.
+func checkValidPrefix(t *testing.T, data []byte, recs []record) {
+	t.Helper()
+	for _, r := range recs {
+		if r.seg != 1 {
+			t.Fatalf("record %v not from segment 1", r)
+		}
+	}
+	if enc := encode(payloads(recs)...); !bytes.HasPrefix(data, enc) {
+		t.Fatalf("replayed records are not a prefix of the segment")
+	}
+}
+
+// checkFirstSegment asserts that segment 1 was cut after its last good
+// record if it was the last segment, and left alone otherwise.
+func checkFirstSegment(t *testing.T, dir string, data []byte, recs []record, stats ReplayStats, middle bool) {
+	t.Helper()
+	good := len(encode(payloads(recs)...))
+	want := data[:good]
+	if middle {
+		want = data
+	}
+	if after := readSegment(t, dir, 1); !bytes.Equal(after, want) {
+		t.Fatalf("segment 1 is %d bytes after replay, want %d", len(after), len(want))
+	}
+	if good == len(data) {
+		noCorruption(t, stats)
+		return
+	}
+	if len(stats.Corruptions) != 1 {
+		t.Fatalf("corruptions = %v, want one", stats.Corruptions)
+	}
+	c := stats.Corruptions[0]
+	if c.Segment != 1 || c.Offset != int64(good) || c.Dropped != int64(len(data)-good) || c.Truncated == middle {
+		t.Fatalf("corruption = %+v, good prefix %d of %d bytes, middle %v", c, good, len(data), middle)
+	}
+}
