@@ -187,3 +187,13 @@ func sampleLogs(svc, prefix string, n int, ts time.Time) plog.Logs {
 	}
 	return ld
 }
+
+func httpGet(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}

@@ -55,7 +55,8 @@ type KeyValue struct {
 // Span is one span as the evaluator sees it. Eval takes all spans of one
 // trace; the evaluator only reads them.
 type Span struct {
-	// TraceID, SpanID and ParentSpanID are hex strings. A span whose
+	// TraceID, SpanID and ParentSpanID are hex strings, compared as given
+	// (use one case, lower-case as OTLP JSON does). A span whose
 	// ParentSpanID is empty or all zeros is a root span.
 	TraceID, SpanID, ParentSpanID string
 

@@ -111,7 +111,7 @@ func (p *Process) flags() []string {
 		"-distributor.otlp-grpc-address=" + p.OTLPGRPCAddr(),
 		"-distributor.otlp-http-address=" + net.JoinHostPort(p.Host, strconv.Itoa(p.OTLPHTTPPort)),
 		"-memberlist.bind-addr=" + p.Host, "-memberlist.bind-port=" + strconv.Itoa(p.MemberlistPort),
-		"-memberlist.advertise-addr=" + p.Host,
+		"-memberlist.advertise-addr=" + p.Host, "-memberlist.advertise-port=" + strconv.Itoa(p.MemberlistPort),
 		"-ring.instance-id=" + p.Name, "-ring.instance-addr=" + p.Host,
 		"-ingester.wal-dir=" + filepath.Join(p.DataDir, "wal"),
 		"-log.level=info",

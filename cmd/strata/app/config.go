@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/grafana/dskit/flagext"
 	"github.com/grafana/dskit/kv/memberlist"
@@ -64,6 +65,11 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	c.Server.GRPCServerMaxSendMsgSize = 64 << 20
 	f.Lookup("server.grpc-max-recv-msg-size-bytes").DefValue = "67108864"
 	f.Lookup("server.grpc-max-send-msg-size-bytes").DefValue = "67108864"
+	// Internal clients ping every 20s (ingester/client); allow it, as Mimir does.
+	c.Server.GRPCServerMinTimeBetweenPings = 10 * time.Second
+	f.Lookup("server.grpc.keepalive.min-time-between-pings").DefValue = "10s"
+	c.Server.GRPCServerPingWithoutStreamAllowed = true
+	f.Lookup("server.grpc.keepalive.ping-without-stream-allowed").DefValue = "true"
 }
 
 // Validate checks every section, naming it on failure.
