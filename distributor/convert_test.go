@@ -1,0 +1,100 @@
+package distributor
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/dskit/flagext"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/strataobs/strata/limits"
+)
+
+func TestSeverityLevel(t *testing.T) {
+	f := func(num plog.SeverityNumber, text, want string) {
+		t.Helper()
+		if got := severityLevel(num, text); got != want {
+			t.Errorf("severityLevel(%d, %q) = %q, want %q", num, text, got, want)
+		}
+	}
+	f(plog.SeverityNumberFatal2, "", "fatal")
+	f(plog.SeverityNumberError, "", "error")
+	f(plog.SeverityNumberWarn4, "", "warn")
+	f(plog.SeverityNumberInfo, "", "info")
+	f(plog.SeverityNumberDebug, "", "debug")
+	f(plog.SeverityNumberTrace, "", "trace")
+	f(0, "WARNING", "warn")
+	f(0, "err", "error")
+	f(0, "", "unknown")
+}
+
+func TestLabelName(t *testing.T) {
+	for in, want := range map[string]string{"service.name": "service_name", "k8s.pod.name": "k8s_pod_name", "9lives": "_lives", "a-b": "a_b"} {
+		if got := labelName(in); got != want {
+			t.Errorf("labelName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestValidateTenant(t *testing.T) {
+	for tenant, wantErr := range map[string]string{
+		"team-a": "", "a.b_c(1)*'!": "", "": "no tenant", ".": "not allowed", "a/b": "unsupported character '/'",
+		strings.Repeat("x", 151): "maximum of 150", "tëam": "unsupported character",
+	} {
+		err := ValidateTenant(tenant)
+		if (err == nil) != (wantErr == "") || (err != nil && !strings.Contains(err.Error(), wantErr)) {
+			t.Errorf("ValidateTenant(%q) = %v, want error containing %q", tenant, err, wantErr)
+		}
+	}
+}
+
+func testValidator() *validator {
+	var lim limits.Limits
+	flagext.DefaultValues(&lim)
+	return newValidator(&lim, time.Now().UnixNano())
+}
+
+// TestConvertLogsStreamsAndIDs: index labels form the stream, other attributes do not;
+// identical records get identical ids and different ones different ids.
+func TestConvertLogsStreamsAndIDs(t *testing.T) {
+	build := func(host string, body string) plog.Logs {
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("service.name", "api")
+		rl.Resource().Attributes().PutStr("k8s.namespace.name", "prod")
+		rl.Resource().Attributes().PutStr("host.name", host)
+		lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+		lr.Body().SetStr(body)
+		return ld
+	}
+	v := testValidator()
+	ld := build("h1", "x")
+	a := convertLogs("t", v, ld)
+	b := convertLogs("t", v, ld)
+	c := convertLogs("t", v, build("h2", "y"))
+	if len(a.streams) != 1 || a.accepted != 1 {
+		t.Fatalf("streams=%d accepted=%d", len(a.streams), a.accepted)
+	}
+	got := ""
+	for _, l := range a.streams[0].Labels {
+		got += l.Name + "=" + l.Value + ","
+	}
+	if got != "k8s_namespace_name=prod,service_name=api," {
+		t.Errorf("stream labels = %s", got)
+	}
+	if a.streams[0].StreamId != c.streams[0].StreamId {
+		t.Error("host.name (not an index label) changed the stream")
+	}
+	if a.streams[0].Records[0].Id != b.streams[0].Records[0].Id {
+		t.Error("same record got different ids")
+	}
+	if a.streams[0].Records[0].Id == c.streams[0].Records[0].Id {
+		t.Error("different records got the same id")
+	}
+	if convertLogs("other", v, ld).streams[0].StreamId == a.streams[0].StreamId {
+		t.Error("tenant is not part of the stream id")
+	}
+}

@@ -1,0 +1,147 @@
+package ingester
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/grafana/dskit/flagext"
+	"github.com/grafana/dskit/services"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/strataobs/strata/limits"
+	pb "github.com/strataobs/strata/proto/strata/v1"
+	"github.com/strataobs/strata/storage/clickhouse"
+	"github.com/strataobs/strata/storage/clickhouse/chtest"
+)
+
+func testIngester(t *testing.T, store Store, dir string, mut func(*Config)) *Ingester {
+	t.Helper()
+	var cfg Config
+	flagext.DefaultValues(&cfg)
+	cfg.WAL.Dir = dir
+	cfg.FlushCheckPeriod = 20 * time.Millisecond
+	cfg.MaxEpochAge = 50 * time.Millisecond
+	cfg.FlushedRetention = 0
+	if mut != nil {
+		mut(&cfg)
+	}
+	var lim limits.Limits
+	flagext.DefaultValues(&lim)
+	i := New(cfg, store, limits.NewOverrides(lim), nil, nil, prometheus.NewRegistry(), log.NewNopLogger())
+	if err := services.StartAndAwaitRunning(context.Background(), i); err != nil {
+		t.Fatal(err)
+	}
+	return i
+}
+
+func pushN(t *testing.T, i *Ingester, tenant string, from, n int) {
+	t.Helper()
+	ts := time.Now().UnixNano()
+	req := &pb.PushRequest{Tenant: tenant, Resources: []*pb.Resource{{ServiceName: "svc"}}}
+	st := &pb.LogStream{StreamId: 1, Labels: []*pb.Label{{Name: "service_name", Value: "svc"}}, Placement: &pb.Placement{Rank: 0}}
+	for k := from; k < from+n; k++ {
+		st.Records = append(st.Records, &pb.LogRecord{Id: uint64(k + 1), Timestamp: ts + int64(k), Body: fmt.Sprintf("line %d", k)})
+	}
+	req.Streams = []*pb.LogStream{st}
+	if _, err := i.Push(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyDir snapshots a WAL directory as a crash would leave it (the process keeps running,
+// its lock file is not copied).
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(dst, 0o755)
+	for _, e := range entries {
+		if e.Name() == "LOCK" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func countLogs(t *testing.T, c *clickhouse.Client, tenant string) uint64 {
+	t.Helper()
+	var n uint64
+	if err := c.Conn().QueryRow(context.Background(), fmt.Sprintf("SELECT count() FROM %s.logs WHERE tenant = ?", c.Database()), tenant).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func waitLogs(t *testing.T, c *clickhouse.Client, tenant string, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := countLogs(t, c, tenant)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tenant %s: %d rows, want %d", tenant, got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestReplayFlushesUnflushedRecords: records acknowledged but never flushed (the process
+// "crashed") are flushed by the ingester that replays the WAL.
+func TestReplayFlushesUnflushedRecords(t *testing.T) {
+	ch := chtest.New(t)
+	dir := t.TempDir()
+	a := testIngester(t, ch, filepath.Join(dir, "a"), func(c *Config) { c.MaxEpochAge = time.Hour; c.MaxEpochRecords = 1 << 30 })
+	pushN(t, a, "replay", 0, 500)
+	pushN(t, a, "replay", 500, 500)
+	copyDir(t, filepath.Join(dir, "a"), filepath.Join(dir, "b"))
+	if n := countLogs(t, ch, "replay"); n != 0 {
+		t.Fatalf("%d rows flushed before the crash, want 0", n)
+	}
+	b := testIngester(t, ch, filepath.Join(dir, "b"), nil)
+	defer services.StopAndAwaitTerminated(context.Background(), b)
+	waitLogs(t, ch, "replay", 1000)
+}
+
+// TestReplayDoesNotRepeatFlushed: flush markers in the WAL keep a restarted ingester from
+// inserting records it already flushed.
+func TestReplayDoesNotRepeatFlushed(t *testing.T) {
+	ch := chtest.New(t)
+	dir := t.TempDir()
+	a := testIngester(t, ch, filepath.Join(dir, "a"), nil)
+	pushN(t, a, "flushed", 0, 300)
+	waitLogs(t, ch, "flushed", 300)
+	copyDir(t, filepath.Join(dir, "a"), filepath.Join(dir, "b"))
+	b := testIngester(t, ch, filepath.Join(dir, "b"), nil)
+	pushN(t, b, "flushed", 300, 100) // new records still flow and mark progress
+	waitLogs(t, ch, "flushed", 400)
+	services.StopAndAwaitTerminated(context.Background(), b)
+	if n := countLogs(t, ch, "flushed"); n != 400 {
+		t.Fatalf("%d rows after restart, want 400 (no repeats)", n)
+	}
+}
+
+// TestDuplicatePushIsStoredOnce: a client retry of the same records (same ids) is not
+// stored twice.
+func TestDuplicatePushIsStoredOnce(t *testing.T) {
+	ch := chtest.New(t)
+	i := testIngester(t, ch, t.TempDir(), func(c *Config) { c.MaxEpochAge = 300 * time.Millisecond; c.FlushedRetention = time.Minute })
+	defer services.StopAndAwaitTerminated(context.Background(), i)
+	pushN(t, i, "dup", 0, 100)
+	pushN(t, i, "dup", 0, 100)
+	waitLogs(t, ch, "dup", 100)
+}
