@@ -326,8 +326,10 @@ func (v *validator) logRecord(lr plog.LogRecord, scope pcommon.InstrumentationSc
 	if ts == 0 {
 		ts = v.nowNanos
 	}
+	// A missing observed time takes the record time, not the clock: the id hashes it, and a
+	// retry through another distributor must produce the same id.
 	if obs == 0 {
-		obs = v.nowNanos
+		obs = ts
 	}
 	if reason, msg := v.checkTime(ts); reason != "" {
 		return nil, reason, "log record " + msg

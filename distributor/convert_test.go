@@ -94,6 +94,11 @@ func TestConvertLogsStreamsAndIDs(t *testing.T) {
 	if a.streams[0].Records[0].Id == c.streams[0].Records[0].Id {
 		t.Error("different records got the same id")
 	}
+	later := testValidator()
+	later.nowNanos += int64(time.Minute)
+	if convertLogs("t", later, ld).streams[0].Records[0].Id != a.streams[0].Records[0].Id {
+		t.Error("a retry at another time (no observed timestamp) got a different id")
+	}
 	if convertLogs("other", v, ld).streams[0].StreamId == a.streams[0].StreamId {
 		t.Error("tenant is not part of the stream id")
 	}

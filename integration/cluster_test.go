@@ -31,7 +31,7 @@ func startCluster(t *testing.T, db *testDB, extra ...string) *testCluster {
 	c := &testCluster{}
 	common := append([]string{db.flag(), "-ring.heartbeat-period=1s", "-ring.heartbeat-timeout=15s",
 		"-memberlist.gossip-interval=100ms", "-memberlist.pullpush-interval=2s",
-		"-ingester.max-epoch-age=1s", "-ingester.release-grace=6s", "-ingester.flushed-retention=2s"}, extra...)
+		"-ingester.max-epoch-age=1s", "-ingester.release-grace=15s", "-ingester.flushed-retention=2s"}, extra...)
 	var seed string
 	for i := 0; i < 3; i++ {
 		host := fmt.Sprintf("127.0.0.%d", 2+i)
@@ -195,7 +195,7 @@ func TestClusterStoresOneCopy(t *testing.T) {
 	db.waitCount(t, 2*time.Minute, n, "SELECT count() FROM %s.logs WHERE tenant = 'load'")
 	db.waitCount(t, 2*time.Minute, n, "SELECT count() FROM %s.spans WHERE tenant = 'load'")
 	// Past every replica's fallback (2 × release-grace) nothing more may arrive.
-	time.Sleep(14 * time.Second)
+	time.Sleep(32 * time.Second)
 	logs := db.count(t, "SELECT count() FROM %s.logs WHERE tenant = 'load'")
 	spans := db.count(t, "SELECT count() FROM %s.spans WHERE tenant = 'load'")
 	distinct := db.count(t, "SELECT uniqExact(id) FROM %s.logs WHERE tenant = 'load'")
