@@ -25,6 +25,7 @@ import (
 	"github.com/strataobs/strata/ingester/client"
 	"github.com/strataobs/strata/limits"
 	"github.com/strataobs/strata/querier"
+	"github.com/strataobs/strata/web"
 )
 
 // App is one Strata process.
@@ -94,6 +95,10 @@ func (a *App) Run() error {
 		return err
 	}
 	a.server.srv.HTTP.Handle("/ready", a.readyHandler(sm))
+	if a.querier != nil {
+		// The UI catches every path no API claimed, so it is mounted last.
+		a.server.srv.HTTP.PathPrefix("/").Handler(web.Handler())
+	}
 	sm.AddListener(services.NewManagerListener(nil, nil, func(s services.Service) {
 		level.Error(a.logger).Log("msg", "service failed; stopping", "service", s, "err", s.FailureCase())
 		sm.StopAsync()
