@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	pb "github.com/strataobs/strata/proto/strata/v1"
 	"github.com/strataobs/strata/storage/clickhouse"
 	"github.com/strataobs/strata/storage/clickhouse/chtest"
-	pb "github.com/strataobs/strata/proto/strata/v1"
 )
 
 func TestMigrateIsIdempotent(t *testing.T) {
@@ -39,7 +39,7 @@ func TestWriteLogsRoundTrip(t *testing.T) {
 		Level: "error", Body: "boom ünïcode", TraceId: []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
 		SpanId: []byte{1, 2, 3, 4, 5, 6, 7, 8}, Flags: 1,
 		Attributes: []*pb.Attr{{Key: "http.status", Value: "500", Type: pb.AttrType_ATTR_TYPE_INT}},
-		ScopeName: "lib", ScopeVersion: "1.0",
+		ScopeName:  "lib", ScopeVersion: "1.0",
 	}
 	var b clickhouse.LogBatch
 	b.Add("t1", 30, 99, stream, res, rec)
