@@ -291,7 +291,7 @@ async function tests() {
   });
 
   await test('filter for a value', async (page) => {
-    await page.goto(url('/logs', { mode: 'code', q: `{service_name="${SVC}"} |= "e2e line"`, from: 'now-15m' }));
+    await page.goto(url('/logs', { mode: 'code', q: `{service_name="${SVC}"} |= "e2e line" |= "run=${RUN}"`, from: 'now-15m' }));
     await waitRows(page, 1);
     await rows(page).first().locator('.lrow-main').click();
     await page.locator('[data-testid=log-details] [data-key=run] [data-testid=filter-for]').click();
