@@ -2,24 +2,44 @@ package ingester
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/go-kit/log/level"
+	dsring "github.com/grafana/dskit/ring"
 
 	"github.com/strataobs/strata/ingester/client"
 	pb "github.com/strataobs/strata/proto/strata/v1"
 	"github.com/strataobs/strata/storage/clickhouse"
 )
 
-// flushWork is one epoch's share of a flush pass.
+// flushWork is one epoch's share of a flush pass: either records this ingester owns,
+// or records it flushes as a fallback replica.
 type flushWork struct {
-	ep    *epoch
+	ep       *epoch
+	fallback bool
+	logIdx   []int32 // positions in ep.logs
+	spanIdx  []int32 // positions in ep.spans
+	minTS    int64
+	maxTS    int64
+
 	logs  clickhouse.LogBatch
 	spans clickhouse.SpanBatch
 	ids   []uint64
 	// releases lists, per replica address and tenant, the ids that replica may drop.
 	releases map[string]map[string]*pb.ReleaseRequest
+}
+
+func (w *flushWork) empty() bool { return len(w.logIdx)+len(w.spanIdx) == 0 }
+
+func (w *flushWork) span(ts int64) {
+	if w.empty() || ts < w.minTS {
+		w.minTS = ts
+	}
+	if w.empty() || ts > w.maxTS {
+		w.maxTS = ts
+	}
 }
 
 // flushPass rotates the open epoch when due, flushes every record this ingester is
@@ -29,7 +49,9 @@ func (i *Ingester) flushPass(ctx context.Context, now time.Time, final bool) int
 	i.flushMu.Lock()
 	defer i.flushMu.Unlock()
 
+	healthy := i.refreshHealthy()
 	i.mu.Lock()
+	i.healthy = healthy
 	if c := i.cur; c.records() > 0 && (final || now.Sub(c.opened) >= i.cfg.MaxEpochAge || c.records() >= i.cfg.MaxEpochRecords) {
 		i.closeEpoch(c, now)
 	}
@@ -48,6 +70,7 @@ func (i *Ingester) flushPass(ctx context.Context, now time.Time, final bool) int
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.retire(now)
+	i.expireEarlyReleases(now)
 	pending := 0
 	for _, e := range i.epochs {
 		if e.isClosed() {
@@ -66,41 +89,111 @@ func (i *Ingester) closeEpoch(c *epoch, now time.Time) {
 	i.m.epochs.Inc()
 }
 
-// collect gathers the pending records this ingester should flush now: those it owns, and
-// those whose owner has had k × grace to flush them. Callers hold i.mu.
+// collect picks the pending records this ingester should flush now: those it owns, and
+// those whose owner has had its time to flush them (fallback). Owned work is built into
+// batches at once; fallback work is built after storage was asked what it already holds.
+// Callers hold i.mu.
 func (i *Ingester) collect(now time.Time, final bool) []*flushWork {
 	var out []*flushWork
-	self := i.Addr()
 	for _, e := range i.epochs {
 		if !e.isClosed() || e.pending == 0 {
 			continue
 		}
-		w := &flushWork{ep: e, releases: map[string]map[string]*pb.ReleaseRequest{}}
+		own, fb := &flushWork{ep: e}, &flushWork{ep: e, fallback: true}
 		for k := range e.logs {
 			le := &e.logs[k]
 			if le.state != statePending || !i.due(e, le.stream.Placement, now, final) {
 				continue
 			}
-			lim := i.overrides.For(le.tenant)
-			w.logs.Add(le.tenant, uint16(lim.RetentionDays), e.id, le.stream, le.res, le.rec)
-			w.ids = append(w.ids, le.rec.Id)
-			w.addRelease(self, le.tenant, le.stream.Placement, le.rec.Id, false)
+			w := pick(own, fb, le.stream.Placement)
+			w.span(le.rec.Timestamp)
+			w.logIdx = append(w.logIdx, int32(k))
 		}
 		for k := range e.spans {
 			se := &e.spans[k]
 			if se.state != statePending || !i.due(e, se.trace.Placement, now, final) {
 				continue
 			}
-			lim := i.overrides.For(se.tenant)
-			w.spans.Add(se.tenant, uint16(lim.RetentionDays), e.id, se.res, se.span)
-			w.ids = append(w.ids, se.span.Id)
-			w.addRelease(self, se.tenant, se.trace.Placement, se.span.Id, true)
+			w := pick(own, fb, se.trace.Placement)
+			w.span(se.span.Start)
+			w.spanIdx = append(w.spanIdx, int32(k))
 		}
-		if len(w.ids) > 0 {
+		for _, w := range []*flushWork{own, fb} {
+			if w.empty() {
+				continue
+			}
+			if !w.fallback {
+				i.build(w, nil)
+			}
 			out = append(out, w)
 		}
 	}
 	return out
+}
+
+func pick(own, fallback *flushWork, p *pb.Placement) *flushWork {
+	if p.GetRank() == 0 {
+		return own
+	}
+	return fallback
+}
+
+// build fills w's batches from its picked entries, skipping entries no longer pending and
+// those in skip. Callers hold i.mu.
+func (i *Ingester) build(w *flushWork, skip map[uint64]bool) {
+	self := i.Addr()
+	e := w.ep
+	w.releases = map[string]map[string]*pb.ReleaseRequest{}
+	for _, k := range w.logIdx {
+		le := &e.logs[k]
+		if le.state != statePending || skip[le.rec.Id] {
+			continue
+		}
+		lim := i.overrides.For(le.tenant)
+		w.logs.Add(le.tenant, uint16(lim.RetentionDays), e.id, le.stream, le.res, le.rec)
+		w.ids = append(w.ids, le.rec.Id)
+		w.addRelease(self, le.tenant, le.stream.Placement, le.rec.Id, false)
+	}
+	for _, k := range w.spanIdx {
+		se := &e.spans[k]
+		if se.state != statePending || skip[se.span.Id] {
+			continue
+		}
+		lim := i.overrides.For(se.tenant)
+		w.spans.Add(se.tenant, uint16(lim.RetentionDays), e.id, se.res, se.span)
+		w.ids = append(w.ids, se.span.Id)
+		w.addRelease(self, se.tenant, se.trace.Placement, se.span.Id, true)
+	}
+}
+
+// prepareFallback asks storage which of a fallback's records another replica already
+// stored (its release never reached us: we were down, or it was lost), marks those
+// released and builds the batch from the rest.
+func (i *Ingester) prepareFallback(ctx context.Context, w *flushWork) error {
+	i.mu.Lock()
+	ids := make([]uint64, 0, len(w.logIdx)+len(w.spanIdx))
+	for _, k := range w.logIdx {
+		ids = append(ids, w.ep.logs[k].rec.Id)
+	}
+	for _, k := range w.spanIdx {
+		ids = append(ids, w.ep.spans[k].span.Id)
+	}
+	i.mu.Unlock()
+	qctx, cancel := context.WithTimeout(ctx, i.cfg.FlushTimeout)
+	defer cancel()
+	stored, err := i.store.StoredAmong(qctx, ids, w.minTS, w.maxTS)
+	if err != nil {
+		return fmt.Errorf("check stored records before fallback flush: %w", err)
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	var already []uint64
+	for id := range stored {
+		already = append(already, id)
+	}
+	i.m.fallbackAlreadyStored.Add(float64(i.release(already, time.Now())))
+	i.build(w, stored)
+	return nil
 }
 
 // due reports whether a record of closed epoch e with placement p should be flushed by
@@ -118,7 +211,48 @@ func (i *Ingester) due(e *epoch, p *pb.Placement, now time.Time, final bool) boo
 	if i.storageOKSince.After(from) {
 		from = i.storageOKSince
 	}
-	return now.Sub(from) >= time.Duration(rank)*i.cfg.ReleaseGrace
+	wait := time.Duration(rank) * i.cfg.ReleaseGrace
+	if i.higherRankHealthy(p, rank) {
+		// A healthy owner is most likely just slow to flush (a busy machine, a slow
+		// ClickHouse): give it longer before repeating its work. Records it never got
+		// are still flushed, later.
+		wait *= healthyOwnerGraceFactor
+	}
+	return now.Sub(from) >= wait
+}
+
+// healthyOwnerGraceFactor stretches a replica's fallback wait while a replica ranked
+// before it is healthy in the ring.
+const healthyOwnerGraceFactor = 4
+
+// higherRankHealthy reports whether a replica ranked before rank is healthy in the ring,
+// as of the current flush pass. Callers hold i.mu.
+func (i *Ingester) higherRankHealthy(p *pb.Placement, rank uint32) bool {
+	for k, addr := range p.GetReplicas() {
+		if uint32(k) >= rank {
+			break
+		}
+		if i.healthy[addr] {
+			return true
+		}
+	}
+	return false
+}
+
+// refreshHealthy snapshots which ingesters are healthy in the ring, once per flush pass.
+func (i *Ingester) refreshHealthy() map[string]bool {
+	if i.ring == nil {
+		return nil
+	}
+	rs, err := i.ring.GetAllHealthy(dsring.Write)
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]bool, len(rs.Instances))
+	for _, in := range rs.Instances {
+		out[in.Addr] = true
+	}
+	return out
 }
 
 func (w *flushWork) addRelease(self, tenant string, p *pb.Placement, id uint64, span bool) {
@@ -148,6 +282,21 @@ func (w *flushWork) addRelease(self, tenant string, p *pb.Placement, id uint64, 
 // tells the other replicas. A failure backs off; the records stay pending.
 func (i *Ingester) flushEpoch(ctx context.Context, w *flushWork, now time.Time) error {
 	start := time.Now()
+	if w.fallback {
+		if err := i.prepareFallback(ctx, w); err != nil {
+			i.flushFailed(err)
+			return err
+		}
+		if len(w.ids) == 0 {
+			return nil
+		}
+	}
+	// The intent lets a restart after a crash mid-flush ask storage which of these ids
+	// landed, instead of flushing them all again (recovery.go).
+	if _, err := i.wal.Append(withHeader(recFlushIntent, w.ep.id, encodeIDs(w.ids))); err != nil {
+		i.flushFailed(fmt.Errorf("WAL append of flush intent: %w", err))
+		return err
+	}
 	fctx, cancel := context.WithTimeout(ctx, i.cfg.FlushTimeout)
 	defer cancel()
 	err := i.store.WriteLogs(fctx, &w.logs)

@@ -69,6 +69,11 @@ func (c *Config) Validate() error {
 type Store interface {
 	WriteLogs(ctx context.Context, b *clickhouse.LogBatch) error
 	WriteSpans(ctx context.Context, b *clickhouse.SpanBatch) error
+	// StoredIDs returns the ids of the records stored under a flush id.
+	StoredIDs(ctx context.Context, flushID uint64) (map[uint64]bool, error)
+	// StoredAmong returns which of ids are stored, whoever flushed them; records lie
+	// within [minTS, maxTS] (unix ns).
+	StoredAmong(ctx context.Context, ids []uint64, minTS, maxTS int64) (map[uint64]bool, error)
 }
 
 // Ingester is the push service, the in-memory store and the flusher.
@@ -96,11 +101,26 @@ type Ingester struct {
 	epochBase uint64
 	epochSeq  uint64
 
+	ring    HealthyRing     // nil: fall back on time alone
+	healthy map[string]bool // ring members healthy as of the last flush pass
+
+	// earlyReleased remembers releases for records not received yet (a replica that lags
+	// behind the owner), so they are not flushed again when they arrive.
+	earlyReleased map[uint64]time.Time
+
 	flushMu        sync.Mutex // one flush pass at a time
 	storageOKSince time.Time  // zero while flushes fail; see package doc
 	backoff        time.Duration
 	nextFlush      time.Time
 }
+
+// HealthyRing is the part of the ring the flush-ownership protocol reads.
+type HealthyRing interface {
+	GetAllHealthy(op dsring.Operation) (dsring.ReplicationSet, error)
+}
+
+// SetRing lets replicas see whether the owner of a record is healthy (see flush.go).
+func (i *Ingester) SetRing(r HealthyRing) { i.ring = r }
 
 // LifecyclerFactory builds the ring lifecycler; nil runs the ingester outside any ring.
 type LifecyclerFactory func() (*dsring.BasicLifecycler, error)
@@ -110,7 +130,7 @@ func New(cfg Config, store Store, overrides *limits.Overrides, peers *client.Poo
 	i := &Ingester{
 		cfg: cfg, store: store, overrides: overrides, peers: peers,
 		logger: log.With(logger, "component", "ingester"), m: newMetrics(reg),
-		ringOpts: newLifecycler, index: map[uint64]entryRef{},
+		ringOpts: newLifecycler, index: map[uint64]entryRef{}, earlyReleased: map[uint64]time.Time{},
 		epochBase: rand.Uint64() &^ 0xffffffff, // flush ids: random high half, counter low half
 	}
 	i.Service = services.NewBasicService(i.starting, i.running, i.stopping).WithName("ingester")
@@ -127,6 +147,9 @@ func (i *Ingester) starting(ctx context.Context) error {
 	}
 	i.wal = w
 	i.cur = i.newEpoch(time.Now())
+	// Storage counts as working until a flush fails; otherwise a replica that owns nothing
+	// would never start its fallback clock.
+	i.storageOKSince = time.Now()
 	if err := i.replay(); err != nil {
 		return err
 	}
@@ -267,12 +290,10 @@ func (i *Ingester) insert(e *epoch, req *pb.PushRequest, now time.Time) int {
 				i.m.duplicates.Inc()
 				continue
 			}
-			e.logs = append(e.logs, logEntry{tenant: req.Tenant, stream: meta, res: resourceAt(req, r.Resource), rec: r})
+			st := i.arrivalState(r.Id)
+			e.logs = append(e.logs, logEntry{tenant: req.Tenant, stream: meta, res: resourceAt(req, r.Resource), rec: r, state: st})
 			i.index[r.Id] = entryRef{ep: e, idx: int32(len(e.logs) - 1)}
-			sz := int64(approxLogSize(r))
-			e.bytes += sz
-			i.memBytes += sz
-			e.pending++
+			i.account(e, int64(approxLogSize(r)), st)
 			added++
 		}
 	}
@@ -283,20 +304,37 @@ func (i *Ingester) insert(e *epoch, req *pb.PushRequest, now time.Time) int {
 				i.m.duplicates.Inc()
 				continue
 			}
-			e.spans = append(e.spans, spanEntry{tenant: req.Tenant, trace: meta, res: resourceAt(req, sp.Resource), span: sp})
+			st := i.arrivalState(sp.Id)
+			e.spans = append(e.spans, spanEntry{tenant: req.Tenant, trace: meta, res: resourceAt(req, sp.Resource), span: sp, state: st})
 			i.index[sp.Id] = entryRef{ep: e, idx: int32(len(e.spans) - 1), span: true}
-			sz := int64(approxSpanSize(sp))
-			e.bytes += sz
-			i.memBytes += sz
-			e.pending++
+			i.account(e, int64(approxSpanSize(sp)), st)
 			added++
 		}
 	}
-	if added > 0 {
+	if e.pending > 0 {
 		e.doneAt = time.Time{}
+	} else if e.isClosed() && e.doneAt.IsZero() {
+		e.doneAt = now
 	}
-	_ = now
 	return added
+}
+
+// arrivalState is pending, or released when another replica flushed the record first.
+func (i *Ingester) arrivalState(id uint64) entryState {
+	if i.takeEarlyRelease(id) {
+		return stateReleased
+	}
+	return statePending
+}
+
+// account adds a new entry's size to e and the ingester, and counts it pending unless it
+// arrived released. Callers hold i.mu.
+func (i *Ingester) account(e *epoch, size int64, st entryState) {
+	e.bytes += size
+	i.memBytes += size
+	if st == statePending {
+		e.pending++
+	}
 }
 
 func resourceAt(req *pb.PushRequest, idx uint32) *pb.Resource {
@@ -343,7 +381,13 @@ func (i *Ingester) release(ids []uint64, now time.Time) int {
 	n := 0
 	for _, id := range ids {
 		ref, ok := i.index[id]
-		if !ok || ref.state() != statePending {
+		if !ok {
+			if len(i.earlyReleased) < maxEarlyReleased {
+				i.earlyReleased[id] = now
+			}
+			continue
+		}
+		if ref.state() != statePending {
 			continue
 		}
 		ref.setState(stateReleased)
@@ -351,6 +395,32 @@ func (i *Ingester) release(ids []uint64, now time.Time) int {
 		n++
 	}
 	return n
+}
+
+// maxEarlyReleased bounds the memory of releases that arrived before their records.
+const maxEarlyReleased = 1 << 20
+
+// takeEarlyRelease reports whether id was released before it arrived. Callers hold i.mu.
+func (i *Ingester) takeEarlyRelease(id uint64) bool {
+	if len(i.earlyReleased) == 0 {
+		return false
+	}
+	if _, ok := i.earlyReleased[id]; ok {
+		delete(i.earlyReleased, id)
+		return true
+	}
+	return false
+}
+
+// expireEarlyReleases forgets early releases older than the longest fallback wait: by
+// then the record either arrived or never will. Callers hold i.mu.
+func (i *Ingester) expireEarlyReleases(now time.Time) {
+	ttl := time.Duration(healthyOwnerGraceFactor*4) * i.cfg.ReleaseGrace
+	for id, at := range i.earlyReleased {
+		if now.Sub(at) > ttl {
+			delete(i.earlyReleased, id)
+		}
+	}
 }
 
 // settle records that one pending record of e was flushed or released.

@@ -19,7 +19,9 @@ type metrics struct {
 	batchSize     prometheus.Histogram
 	epochs        prometheus.Counter
 	memBytes      prometheus.Gauge
-	walBytes      prometheus.Gauge
+
+	fallbackAlreadyStored prometheus.Counter
+	walBytes              prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -35,10 +37,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		flushErrors:   f.NewCounter(prometheus.CounterOpts{Name: "strata_ingester_flush_errors_total", Help: "Failed flushes (retried with backoff)."}),
 		releaseErrors: f.NewCounter(prometheus.CounterOpts{Name: "strata_ingester_release_errors_total", Help: "Releases that did not reach a replica."}),
 		// Flushes of 10k-200k rows take tens of milliseconds to seconds.
-		flushDur:  f.NewHistogram(prometheus.HistogramOpts{Name: "strata_ingester_flush_duration_seconds", Help: "Time to insert one flush batch.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}),
-		batchSize: f.NewHistogram(prometheus.HistogramOpts{Name: "strata_ingester_flush_batch_records", Help: "Records per flush batch.", Buckets: prometheus.ExponentialBuckets(100, 4, 8)}),
-		epochs:    f.NewCounter(prometheus.CounterOpts{Name: "strata_ingester_epochs_closed_total", Help: "Flush epochs closed."}),
-		memBytes:  f.NewGauge(prometheus.GaugeOpts{Name: "strata_ingester_memory_bytes", Help: "Approximate bytes of records held in memory."}),
-		walBytes:  f.NewGauge(prometheus.GaugeOpts{Name: "strata_ingester_wal_bytes", Help: "Bytes of WAL on disk."}),
+		flushDur:              f.NewHistogram(prometheus.HistogramOpts{Name: "strata_ingester_flush_duration_seconds", Help: "Time to insert one flush batch.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}),
+		batchSize:             f.NewHistogram(prometheus.HistogramOpts{Name: "strata_ingester_flush_batch_records", Help: "Records per flush batch.", Buckets: prometheus.ExponentialBuckets(100, 4, 8)}),
+		epochs:                f.NewCounter(prometheus.CounterOpts{Name: "strata_ingester_epochs_closed_total", Help: "Flush epochs closed."}),
+		fallbackAlreadyStored: f.NewCounter(prometheus.CounterOpts{Name: "strata_ingester_fallback_already_stored_records_total", Help: "Records a fallback replica found already stored by another replica, and so did not flush again."}),
+		memBytes:              f.NewGauge(prometheus.GaugeOpts{Name: "strata_ingester_memory_bytes", Help: "Approximate bytes of records held in memory."}),
+		walBytes:              f.NewGauge(prometheus.GaugeOpts{Name: "strata_ingester_wal_bytes", Help: "Bytes of WAL on disk."}),
 	}
 }

@@ -1,6 +1,7 @@
 package ingester
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -16,6 +17,9 @@ const (
 	recPush     byte = 1 // payload: PushRequest
 	recFlushed  byte = 2 // payload: ids the epoch's flush stored
 	recReleased byte = 3 // payload: ids another replica stored
+	// recFlushIntent precedes an insert; without a matching recFlushed the flush's outcome
+	// is unknown and replay asks storage.
+	recFlushIntent byte = 4 // payload: ids the flush is about to store
 )
 
 const recHeader = 9
@@ -53,6 +57,7 @@ func (i *Ingester) replay() error {
 	start := time.Now()
 	now := start
 	epochs := map[uint64]*epoch{}
+	uncertain := map[uint64]uint64{} // record id -> flush id of an unfinished flush
 	var pushes, bad int
 	stats, err := i.wal.Replay(func(seg int, rec []byte) error {
 		if len(rec) < recHeader {
@@ -78,8 +83,16 @@ func (i *Ingester) replay() error {
 			}
 			i.insert(e, &req, now)
 			pushes++
+		case recFlushIntent:
+			for _, rid := range decodeIDs(body) {
+				uncertain[rid] = id
+			}
 		case recFlushed:
-			i.markFlushed(decodeIDs(body), now)
+			ids := decodeIDs(body)
+			for _, rid := range ids {
+				delete(uncertain, rid)
+			}
+			i.markFlushed(ids, now)
 		case recReleased:
 			i.release(decodeIDs(body), now)
 		default:
@@ -90,6 +103,7 @@ func (i *Ingester) replay() error {
 	if err != nil {
 		return fmt.Errorf("replay WAL: %w", err)
 	}
+	i.resolveUncertain(uncertain, now)
 	i.m.replayed.Add(float64(len(i.index)))
 	level.Info(i.logger).Log("msg", "WAL replayed", "pushes", pushes, "records_in_memory", len(i.index), "epochs", len(epochs),
 		"undecodable", bad, "stats", fmt.Sprintf("%+v", stats), "duration", time.Since(start))
@@ -105,5 +119,41 @@ func (i *Ingester) markFlushed(ids []uint64, now time.Time) {
 		}
 		ref.setState(stateFlushed)
 		i.settle(ref.ep, now)
+	}
+}
+
+// resolveUncertain settles flushes that were in flight when the process died: what
+// storage holds under their flush id is marked flushed (and the WAL told), the rest stays
+// pending and is flushed again. If storage cannot be asked, everything stays pending: a
+// repeat, never a loss.
+func (i *Ingester) resolveUncertain(uncertain map[uint64]uint64, now time.Time) {
+	byFlush := map[uint64][]uint64{}
+	for rid, fid := range uncertain {
+		byFlush[fid] = append(byFlush[fid], rid)
+	}
+	for fid, ids := range byFlush {
+		ctx, cancel := context.WithTimeout(context.Background(), i.cfg.FlushTimeout)
+		stored, err := i.store.StoredIDs(ctx, fid)
+		cancel()
+		if err != nil {
+			level.Warn(i.logger).Log("msg", "cannot tell which records an interrupted flush stored; they will be flushed again", "flush_id", fid, "err", err)
+			continue
+		}
+		var done []uint64
+		for _, rid := range ids {
+			if stored[rid] {
+				done = append(done, rid)
+			}
+		}
+		if len(done) == 0 {
+			continue
+		}
+		if _, err := i.wal.Append(withHeader(recFlushed, fid, encodeIDs(done))); err != nil {
+			level.Warn(i.logger).Log("msg", "WAL append of flush marker failed", "err", err)
+		}
+		i.mu.Lock()
+		i.markFlushed(done, now)
+		i.mu.Unlock()
+		level.Info(i.logger).Log("msg", "interrupted flush resolved", "flush_id", fid, "stored", len(done), "to_flush_again", len(ids)-len(done))
 	}
 }

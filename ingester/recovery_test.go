@@ -17,6 +17,7 @@ import (
 	pb "github.com/strataobs/strata/proto/strata/v1"
 	"github.com/strataobs/strata/storage/clickhouse"
 	"github.com/strataobs/strata/storage/clickhouse/chtest"
+	"github.com/strataobs/strata/wal"
 )
 
 func testIngester(t *testing.T, store Store, dir string, mut func(*Config)) *Ingester {
@@ -144,4 +145,109 @@ func TestDuplicatePushIsStoredOnce(t *testing.T) {
 	pushN(t, i, "dup", 0, 100)
 	pushN(t, i, "dup", 0, 100)
 	waitLogs(t, ch, "dup", 100)
+}
+
+// TestEarlyReleaseDropsLateCopy: a release that arrives before the record (a replica
+// lagging behind the owner) still keeps this replica from flushing its copy.
+func TestEarlyReleaseDropsLateCopy(t *testing.T) {
+	ch := chtest.New(t)
+	i := testIngester(t, ch, t.TempDir(), func(c *Config) { c.ReleaseGrace = 10 * time.Millisecond })
+	defer services.StopAndAwaitTerminated(context.Background(), i)
+	if _, err := i.Release(context.Background(), &pb.ReleaseRequest{Tenant: "early", FlushId: 1, LogIds: []uint64{1, 2}}); err != nil {
+		t.Fatal(err)
+	}
+	ts := time.Now().UnixNano()
+	req := &pb.PushRequest{Tenant: "early", Resources: []*pb.Resource{{ServiceName: "svc"}}, Streams: []*pb.LogStream{{
+		StreamId: 1, Labels: []*pb.Label{{Name: "service_name", Value: "svc"}},
+		Placement: &pb.Placement{Rank: 1, Replicas: []string{"owner:1", "me:1"}},
+		Records:   []*pb.LogRecord{{Id: 1, Timestamp: ts, Body: "a"}, {Id: 2, Timestamp: ts, Body: "b"}, {Id: 3, Timestamp: ts, Body: "c"}},
+	}}}
+	if _, err := i.Push(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	// Record 3 was never released: this rank-1 replica flushes it after its grace.
+	waitLogs(t, ch, "early", 1)
+	time.Sleep(300 * time.Millisecond)
+	if n := countLogs(t, ch, "early"); n != 1 {
+		t.Fatalf("%d rows, want only the unreleased record", n)
+	}
+}
+
+// TestReplayResolvesInterruptedFlush: the process died after a flush intent but before
+// its marker. Replay asks storage: ids already stored under that flush id are not
+// inserted again, the others are.
+func TestReplayResolvesInterruptedFlush(t *testing.T) {
+	ch := chtest.New(t)
+	dir := t.TempDir()
+	ts := time.Now().UnixNano()
+	stream := &pb.LogStream{StreamId: 1, Labels: []*pb.Label{{Name: "service_name", Value: "svc"}}, Placement: &pb.Placement{}}
+	res := &pb.Resource{ServiceName: "svc"}
+	var recs []*pb.LogRecord
+	for k := 0; k < 10; k++ {
+		recs = append(recs, &pb.LogRecord{Id: uint64(100 + k), Timestamp: ts + int64(k), Body: fmt.Sprintf("line %d", k)})
+	}
+	const landed, lost = uint64(7001), uint64(7002) // flush ids: one insert landed, one did not
+	w, err := wal.Open(wal.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Replay(nil); err != nil {
+		t.Fatal(err)
+	}
+	push, _ := encodePush(&pb.PushRequest{Tenant: "intent", Resources: []*pb.Resource{res},
+		Streams: []*pb.LogStream{{StreamId: 1, Labels: stream.Labels, Placement: stream.Placement, Records: recs}}})
+	appendRec := func(b []byte) {
+		if _, err := w.Append(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendRec(withHeader(recPush, landed, push))
+	appendRec(withHeader(recFlushIntent, landed, encodeIDs([]uint64{100, 101, 102, 103, 104})))
+	appendRec(withHeader(recFlushIntent, lost, encodeIDs([]uint64{105, 106, 107, 108, 109})))
+	w.Close()
+	var b clickhouse.LogBatch
+	for _, r := range recs[:5] {
+		b.Add("intent", 30, landed, stream, res, r)
+	}
+	if err := ch.WriteLogs(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+
+	i := testIngester(t, ch, dir, nil)
+	defer services.StopAndAwaitTerminated(context.Background(), i)
+	waitLogs(t, ch, "intent", 10)
+	time.Sleep(200 * time.Millisecond)
+	if n := countLogs(t, ch, "intent"); n != 10 {
+		t.Fatalf("%d rows, want 10: the landed half must not be inserted again", n)
+	}
+}
+
+// TestFallbackSkipsWhatOwnerStored: the owner stored records but its release never came
+// (this replica was down, or the release was lost). The replica's fallback finds them in
+// storage and does not insert them again; what the owner did not store, it flushes.
+func TestFallbackSkipsWhatOwnerStored(t *testing.T) {
+	ch := chtest.New(t)
+	i := testIngester(t, ch, t.TempDir(), func(c *Config) { c.ReleaseGrace = 10 * time.Millisecond })
+	defer services.StopAndAwaitTerminated(context.Background(), i)
+	ts := time.Now().UnixNano()
+	stream := &pb.LogStream{StreamId: 1, Labels: []*pb.Label{{Name: "service_name", Value: "svc"}},
+		Placement: &pb.Placement{Rank: 1, Replicas: []string{"owner:1", "me:1"}}}
+	res := &pb.Resource{ServiceName: "svc"}
+	recs := []*pb.LogRecord{{Id: 11, Timestamp: ts, Body: "a"}, {Id: 12, Timestamp: ts + 1, Body: "b"}, {Id: 13, Timestamp: ts + 2, Body: "c"}}
+	var owner clickhouse.LogBatch
+	owner.Add("fb", 30, 424242, stream, res, recs[0])
+	owner.Add("fb", 30, 424242, stream, res, recs[1])
+	if err := ch.WriteLogs(context.Background(), &owner); err != nil {
+		t.Fatal(err)
+	}
+	req := &pb.PushRequest{Tenant: "fb", Resources: []*pb.Resource{res}, Streams: []*pb.LogStream{{
+		StreamId: 1, Labels: stream.Labels, Placement: stream.Placement, Records: recs}}}
+	if _, err := i.Push(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	waitLogs(t, ch, "fb", 3)
+	time.Sleep(300 * time.Millisecond)
+	if n := countLogs(t, ch, "fb"); n != 3 {
+		t.Fatalf("%d rows, want 3 (2 by the owner, 1 by the fallback)", n)
+	}
 }

@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"context"
+	"fmt"
 	"github.com/strataobs/strata/integration/cluster"
 	"testing"
 	"time"
@@ -48,4 +50,16 @@ func TestClusterIngesterKill9(t *testing.T) {
 	spans := db.count(t, "SELECT count() FROM %s.spans WHERE tenant = 'crash'")
 	t.Logf("every acknowledged record stored; extra rows from the failure: logs %d (%.3f%%), spans %d (%.3f%%)",
 		logs-uint64(n), 100*float64(logs-uint64(n))/n, spans-uint64(n), 100*float64(spans-uint64(n))/n)
+	// Where the repeats come from: flush ids carry the writing process's random high half.
+	rows, err := db.conn(t).Conn().Query(context.Background(), fmt.Sprintf(`SELECT bitShiftRight(flush_id, 32) AS writer, count() AS rows
+		FROM %s.logs WHERE tenant = 'crash' AND id IN (SELECT id FROM %s.logs WHERE tenant = 'crash' GROUP BY id HAVING count() > 1)
+		GROUP BY writer ORDER BY writer`, db.cfg.Database, db.cfg.Database))
+	if err == nil {
+		for rows.Next() {
+			var w, n uint64
+			rows.Scan(&w, &n)
+			t.Logf("duplicated log rows written by process %08x: %d", w, n)
+		}
+		rows.Close()
+	}
 }

@@ -120,3 +120,39 @@ func TestWriteSpansRoundTrip(t *testing.T) {
 		t.Errorf("trace_index spans = %d, want 1", spans)
 	}
 }
+
+func TestStoredAmongAndStoredIDs(t *testing.T) {
+	c := chtest.New(t)
+	ctx := context.Background()
+	ts := time.Date(2026, 11, 25, 23, 59, 59, 0, time.UTC).UnixNano()
+	stream := &pb.LogStream{StreamId: 1, Labels: []*pb.Label{{Name: "service_name", Value: "s"}}}
+	res := &pb.Resource{ServiceName: "s"}
+	var b clickhouse.LogBatch
+	var ids []uint64
+	for k := 0; k < 12000; k++ { // more than one lookup chunk
+		id := uint64(1_000_000 + k)
+		ids = append(ids, id)
+		if k%3 == 0 {
+			b.Add("t", 30, 77, stream, res, &pb.LogRecord{Id: id, Timestamp: ts + int64(k)*int64(time.Millisecond)})
+		}
+	}
+	if err := c.WriteLogs(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	var sb clickhouse.SpanBatch
+	sb.Add("t", 30, 78, res, &pb.Span{Id: 5, TraceId: make([]byte, 16), SpanId: make([]byte, 8), Start: ts, End: ts + 1})
+	if err := c.WriteSpans(ctx, &sb); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.StoredAmong(ctx, append(ids, 5, 6), ts, ts+int64(12000)*int64(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4001 || !got[1_000_000] || got[1_000_001] || !got[5] || got[6] {
+		t.Fatalf("StoredAmong found %d ids (want 4000 logs + 1 span)", len(got))
+	}
+	byFlush, err := c.StoredIDs(ctx, 77)
+	if err != nil || len(byFlush) != 4000 {
+		t.Fatalf("StoredIDs(77) = %d ids, %v; want 4000", len(byFlush), err)
+	}
+}

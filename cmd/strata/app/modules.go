@@ -57,7 +57,7 @@ func (a *App) setupModules() (*modules.Manager, error) {
 		Storage:      {Server},
 		Ring:         {Server, MemberlistKV},
 		Distributor:  {Ring, Overrides},
-		Ingester:     {Server, MemberlistKV, Storage, Overrides},
+		Ingester:     {Server, Ring, Storage, Overrides},
 		Querier:      {Ring, Storage, Overrides},
 		All:          {Distributor, Ingester, Querier},
 	}
@@ -133,6 +133,7 @@ func (a *App) initIngester() (services.Service, error) {
 		return lc, err
 	}
 	a.ingester = ingester.New(a.cfg.Ingester, a.storage, a.overrides, a.pool, newLC, a.reg, a.logger)
+	a.ingester.SetRing(a.ring)
 	pb.RegisterIngesterServer(a.server.srv.GRPC, a.ingester)
 	return a.ingester, nil
 }

@@ -118,3 +118,11 @@ func (s *storageService) WriteLogs(ctx context.Context, b *clickhouse.LogBatch) 
 func (s *storageService) WriteSpans(ctx context.Context, b *clickhouse.SpanBatch) error {
 	return s.client.WriteSpans(ctx, b)
 }
+
+func (s *storageService) StoredIDs(ctx context.Context, flushID uint64) (map[uint64]bool, error) {
+	return s.client.StoredIDs(ctx, flushID)
+}
+
+func (s *storageService) StoredAmong(ctx context.Context, ids []uint64, minTS, maxTS int64) (map[uint64]bool, error) {
+	return s.client.StoredAmong(ctx, ids, minTS, maxTS)
+}
