@@ -89,6 +89,110 @@ func (AttrType) EnumDescriptor() ([]byte, []int) {
 	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{0}
 }
 
+type LabelMatcher_Type int32
+
+const (
+	LabelMatcher_TYPE_EQ  LabelMatcher_Type = 0
+	LabelMatcher_TYPE_NEQ LabelMatcher_Type = 1
+	LabelMatcher_TYPE_RE  LabelMatcher_Type = 2
+	LabelMatcher_TYPE_NRE LabelMatcher_Type = 3
+)
+
+// Enum value maps for LabelMatcher_Type.
+var (
+	LabelMatcher_Type_name = map[int32]string{
+		0: "TYPE_EQ",
+		1: "TYPE_NEQ",
+		2: "TYPE_RE",
+		3: "TYPE_NRE",
+	}
+	LabelMatcher_Type_value = map[string]int32{
+		"TYPE_EQ":  0,
+		"TYPE_NEQ": 1,
+		"TYPE_RE":  2,
+		"TYPE_NRE": 3,
+	}
+)
+
+func (x LabelMatcher_Type) Enum() *LabelMatcher_Type {
+	p := new(LabelMatcher_Type)
+	*p = x
+	return p
+}
+
+func (x LabelMatcher_Type) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LabelMatcher_Type) Descriptor() protoreflect.EnumDescriptor {
+	return file_strata_v1_ingester_proto_enumTypes[1].Descriptor()
+}
+
+func (LabelMatcher_Type) Type() protoreflect.EnumType {
+	return &file_strata_v1_ingester_proto_enumTypes[1]
+}
+
+func (x LabelMatcher_Type) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LabelMatcher_Type.Descriptor instead.
+func (LabelMatcher_Type) EnumDescriptor() ([]byte, []int) {
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{14, 0}
+}
+
+type LineFilter_Type int32
+
+const (
+	LineFilter_TYPE_CONTAINS     LineFilter_Type = 0
+	LineFilter_TYPE_NOT_CONTAINS LineFilter_Type = 1
+	LineFilter_TYPE_RE           LineFilter_Type = 2
+	LineFilter_TYPE_NRE          LineFilter_Type = 3
+)
+
+// Enum value maps for LineFilter_Type.
+var (
+	LineFilter_Type_name = map[int32]string{
+		0: "TYPE_CONTAINS",
+		1: "TYPE_NOT_CONTAINS",
+		2: "TYPE_RE",
+		3: "TYPE_NRE",
+	}
+	LineFilter_Type_value = map[string]int32{
+		"TYPE_CONTAINS":     0,
+		"TYPE_NOT_CONTAINS": 1,
+		"TYPE_RE":           2,
+		"TYPE_NRE":          3,
+	}
+)
+
+func (x LineFilter_Type) Enum() *LineFilter_Type {
+	p := new(LineFilter_Type)
+	*p = x
+	return p
+}
+
+func (x LineFilter_Type) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LineFilter_Type) Descriptor() protoreflect.EnumDescriptor {
+	return file_strata_v1_ingester_proto_enumTypes[2].Descriptor()
+}
+
+func (LineFilter_Type) Type() protoreflect.EnumType {
+	return &file_strata_v1_ingester_proto_enumTypes[2]
+}
+
+func (x LineFilter_Type) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LineFilter_Type.Descriptor instead.
+func (LineFilter_Type) EnumDescriptor() ([]byte, []int) {
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{15, 0}
+}
+
 // Attr is one flattened attribute. Non-string OTLP values keep their type in `type`
 // and are rendered as text (arrays and maps as JSON).
 type Attr struct {
@@ -1121,6 +1225,373 @@ func (*ReleaseResponse) Descriptor() ([]byte, []int) {
 	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{13}
 }
 
+type LabelMatcher struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          LabelMatcher_Type      `protobuf:"varint,1,opt,name=type,proto3,enum=strata.v1.LabelMatcher_Type" json:"type,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Value         string                 `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LabelMatcher) Reset() {
+	*x = LabelMatcher{}
+	mi := &file_strata_v1_ingester_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LabelMatcher) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LabelMatcher) ProtoMessage() {}
+
+func (x *LabelMatcher) ProtoReflect() protoreflect.Message {
+	mi := &file_strata_v1_ingester_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LabelMatcher.ProtoReflect.Descriptor instead.
+func (*LabelMatcher) Descriptor() ([]byte, []int) {
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *LabelMatcher) GetType() LabelMatcher_Type {
+	if x != nil {
+		return x.Type
+	}
+	return LabelMatcher_TYPE_EQ
+}
+
+func (x *LabelMatcher) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *LabelMatcher) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+type LineFilter struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          LineFilter_Type        `protobuf:"varint,1,opt,name=type,proto3,enum=strata.v1.LineFilter_Type" json:"type,omitempty"`
+	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LineFilter) Reset() {
+	*x = LineFilter{}
+	mi := &file_strata_v1_ingester_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LineFilter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LineFilter) ProtoMessage() {}
+
+func (x *LineFilter) ProtoReflect() protoreflect.Message {
+	mi := &file_strata_v1_ingester_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LineFilter.ProtoReflect.Descriptor instead.
+func (*LineFilter) Descriptor() ([]byte, []int) {
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *LineFilter) GetType() LineFilter_Type {
+	if x != nil {
+		return x.Type
+	}
+	return LineFilter_TYPE_CONTAINS
+}
+
+func (x *LineFilter) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+// QueryLogsRequest selects the log records an ingester holds for the caller's tenant
+// with a timestamp in [start, end), matching every matcher and line filter.
+type QueryLogsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Start         int64                  `protobuf:"varint,1,opt,name=start,proto3" json:"start,omitempty"`
+	End           int64                  `protobuf:"varint,2,opt,name=end,proto3" json:"end,omitempty"`
+	Matchers      []*LabelMatcher        `protobuf:"bytes,3,rep,name=matchers,proto3" json:"matchers,omitempty"`
+	Filters       []*LineFilter          `protobuf:"bytes,4,rep,name=filters,proto3" json:"filters,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryLogsRequest) Reset() {
+	*x = QueryLogsRequest{}
+	mi := &file_strata_v1_ingester_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryLogsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryLogsRequest) ProtoMessage() {}
+
+func (x *QueryLogsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_strata_v1_ingester_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryLogsRequest.ProtoReflect.Descriptor instead.
+func (*QueryLogsRequest) Descriptor() ([]byte, []int) {
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *QueryLogsRequest) GetStart() int64 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *QueryLogsRequest) GetEnd() int64 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
+func (x *QueryLogsRequest) GetMatchers() []*LabelMatcher {
+	if x != nil {
+		return x.Matchers
+	}
+	return nil
+}
+
+func (x *QueryLogsRequest) GetFilters() []*LineFilter {
+	if x != nil {
+		return x.Filters
+	}
+	return nil
+}
+
+// QueryLogsResponse is one chunk of the answer. flush_ids, in the first chunk, are the
+// flush ids of every epoch the ingester holds: the querier excludes them from ClickHouse,
+// because the ingester returned those epochs' records itself (querier/doc.go).
+type QueryLogsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resources     []*Resource            `protobuf:"bytes,1,rep,name=resources,proto3" json:"resources,omitempty"`
+	Streams       []*LogStream           `protobuf:"bytes,2,rep,name=streams,proto3" json:"streams,omitempty"`
+	FlushIds      []uint64               `protobuf:"fixed64,3,rep,packed,name=flush_ids,json=flushIds,proto3" json:"flush_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryLogsResponse) Reset() {
+	*x = QueryLogsResponse{}
+	mi := &file_strata_v1_ingester_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryLogsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryLogsResponse) ProtoMessage() {}
+
+func (x *QueryLogsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_strata_v1_ingester_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryLogsResponse.ProtoReflect.Descriptor instead.
+func (*QueryLogsResponse) Descriptor() ([]byte, []int) {
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *QueryLogsResponse) GetResources() []*Resource {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+func (x *QueryLogsResponse) GetStreams() []*LogStream {
+	if x != nil {
+		return x.Streams
+	}
+	return nil
+}
+
+func (x *QueryLogsResponse) GetFlushIds() []uint64 {
+	if x != nil {
+		return x.FlushIds
+	}
+	return nil
+}
+
+// QuerySpansRequest selects spans with a start in [start, end), or, when trace_id is
+// set, every span of that trace whatever its time.
+type QuerySpansRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Start         int64                  `protobuf:"varint,1,opt,name=start,proto3" json:"start,omitempty"`
+	End           int64                  `protobuf:"varint,2,opt,name=end,proto3" json:"end,omitempty"`
+	TraceId       []byte                 `protobuf:"bytes,3,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuerySpansRequest) Reset() {
+	*x = QuerySpansRequest{}
+	mi := &file_strata_v1_ingester_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuerySpansRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuerySpansRequest) ProtoMessage() {}
+
+func (x *QuerySpansRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_strata_v1_ingester_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuerySpansRequest.ProtoReflect.Descriptor instead.
+func (*QuerySpansRequest) Descriptor() ([]byte, []int) {
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *QuerySpansRequest) GetStart() int64 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *QuerySpansRequest) GetEnd() int64 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
+func (x *QuerySpansRequest) GetTraceId() []byte {
+	if x != nil {
+		return x.TraceId
+	}
+	return nil
+}
+
+type QuerySpansResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resources     []*Resource            `protobuf:"bytes,1,rep,name=resources,proto3" json:"resources,omitempty"`
+	Traces        []*Trace               `protobuf:"bytes,2,rep,name=traces,proto3" json:"traces,omitempty"`
+	FlushIds      []uint64               `protobuf:"fixed64,3,rep,packed,name=flush_ids,json=flushIds,proto3" json:"flush_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuerySpansResponse) Reset() {
+	*x = QuerySpansResponse{}
+	mi := &file_strata_v1_ingester_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuerySpansResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuerySpansResponse) ProtoMessage() {}
+
+func (x *QuerySpansResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_strata_v1_ingester_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuerySpansResponse.ProtoReflect.Descriptor instead.
+func (*QuerySpansResponse) Descriptor() ([]byte, []int) {
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *QuerySpansResponse) GetResources() []*Resource {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+func (x *QuerySpansResponse) GetTraces() []*Trace {
+	if x != nil {
+		return x.Traces
+	}
+	return nil
+}
+
+func (x *QuerySpansResponse) GetFlushIds() []uint64 {
+	if x != nil {
+		return x.FlushIds
+	}
+	return nil
+}
+
 var File_strata_v1_ingester_proto protoreflect.FileDescriptor
 
 const file_strata_v1_ingester_proto_rawDesc = "" +
@@ -1222,7 +1693,42 @@ const file_strata_v1_ingester_proto_rawDesc = "" +
 	"\bflush_id\x18\x02 \x01(\x06R\aflushId\x12\x17\n" +
 	"\alog_ids\x18\x03 \x03(\x06R\x06logIds\x12\x19\n" +
 	"\bspan_ids\x18\x04 \x03(\x06R\aspanIds\"\x11\n" +
-	"\x0fReleaseResponse*\xaf\x01\n" +
+	"\x0fReleaseResponse\"\xa8\x01\n" +
+	"\fLabelMatcher\x120\n" +
+	"\x04type\x18\x01 \x01(\x0e2\x1c.strata.v1.LabelMatcher.TypeR\x04type\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\tR\x05value\"<\n" +
+	"\x04Type\x12\v\n" +
+	"\aTYPE_EQ\x10\x00\x12\f\n" +
+	"\bTYPE_NEQ\x10\x01\x12\v\n" +
+	"\aTYPE_RE\x10\x02\x12\f\n" +
+	"\bTYPE_NRE\x10\x03\"\x9f\x01\n" +
+	"\n" +
+	"LineFilter\x12.\n" +
+	"\x04type\x18\x01 \x01(\x0e2\x1a.strata.v1.LineFilter.TypeR\x04type\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"K\n" +
+	"\x04Type\x12\x11\n" +
+	"\rTYPE_CONTAINS\x10\x00\x12\x15\n" +
+	"\x11TYPE_NOT_CONTAINS\x10\x01\x12\v\n" +
+	"\aTYPE_RE\x10\x02\x12\f\n" +
+	"\bTYPE_NRE\x10\x03\"\xa0\x01\n" +
+	"\x10QueryLogsRequest\x12\x14\n" +
+	"\x05start\x18\x01 \x01(\x03R\x05start\x12\x10\n" +
+	"\x03end\x18\x02 \x01(\x03R\x03end\x123\n" +
+	"\bmatchers\x18\x03 \x03(\v2\x17.strata.v1.LabelMatcherR\bmatchers\x12/\n" +
+	"\afilters\x18\x04 \x03(\v2\x15.strata.v1.LineFilterR\afilters\"\x93\x01\n" +
+	"\x11QueryLogsResponse\x121\n" +
+	"\tresources\x18\x01 \x03(\v2\x13.strata.v1.ResourceR\tresources\x12.\n" +
+	"\astreams\x18\x02 \x03(\v2\x14.strata.v1.LogStreamR\astreams\x12\x1b\n" +
+	"\tflush_ids\x18\x03 \x03(\x06R\bflushIds\"V\n" +
+	"\x11QuerySpansRequest\x12\x14\n" +
+	"\x05start\x18\x01 \x01(\x03R\x05start\x12\x10\n" +
+	"\x03end\x18\x02 \x01(\x03R\x03end\x12\x19\n" +
+	"\btrace_id\x18\x03 \x01(\fR\atraceId\"\x8e\x01\n" +
+	"\x12QuerySpansResponse\x121\n" +
+	"\tresources\x18\x01 \x03(\v2\x13.strata.v1.ResourceR\tresources\x12(\n" +
+	"\x06traces\x18\x02 \x03(\v2\x10.strata.v1.TraceR\x06traces\x12\x1b\n" +
+	"\tflush_ids\x18\x03 \x03(\x06R\bflushIds*\xaf\x01\n" +
 	"\bAttrType\x12\x14\n" +
 	"\x10ATTR_TYPE_STRING\x10\x00\x12\x12\n" +
 	"\x0eATTR_TYPE_BOOL\x10\x01\x12\x11\n" +
@@ -1231,10 +1737,13 @@ const file_strata_v1_ingester_proto_rawDesc = "" +
 	"\x0fATTR_TYPE_BYTES\x10\x04\x12\x13\n" +
 	"\x0fATTR_TYPE_ARRAY\x10\x05\x12\x11\n" +
 	"\rATTR_TYPE_MAP\x10\x06\x12\x13\n" +
-	"\x0fATTR_TYPE_EMPTY\x10\a2\x85\x01\n" +
+	"\x0fATTR_TYPE_EMPTY\x10\a2\x9c\x02\n" +
 	"\bIngester\x127\n" +
 	"\x04Push\x12\x16.strata.v1.PushRequest\x1a\x17.strata.v1.PushResponse\x12@\n" +
-	"\aRelease\x12\x19.strata.v1.ReleaseRequest\x1a\x1a.strata.v1.ReleaseResponseB4Z2github.com/strataobs/strata/proto/strata/v1;stratab\x06proto3"
+	"\aRelease\x12\x19.strata.v1.ReleaseRequest\x1a\x1a.strata.v1.ReleaseResponse\x12H\n" +
+	"\tQueryLogs\x12\x1b.strata.v1.QueryLogsRequest\x1a\x1c.strata.v1.QueryLogsResponse0\x01\x12K\n" +
+	"\n" +
+	"QuerySpans\x12\x1c.strata.v1.QuerySpansRequest\x1a\x1d.strata.v1.QuerySpansResponse0\x01B4Z2github.com/strataobs/strata/proto/strata/v1;stratab\x06proto3"
 
 var (
 	file_strata_v1_ingester_proto_rawDescOnce sync.Once
@@ -1248,51 +1757,71 @@ func file_strata_v1_ingester_proto_rawDescGZIP() []byte {
 	return file_strata_v1_ingester_proto_rawDescData
 }
 
-var file_strata_v1_ingester_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_strata_v1_ingester_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_strata_v1_ingester_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_strata_v1_ingester_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_strata_v1_ingester_proto_goTypes = []any{
-	(AttrType)(0),           // 0: strata.v1.AttrType
-	(*Attr)(nil),            // 1: strata.v1.Attr
-	(*Label)(nil),           // 2: strata.v1.Label
-	(*Resource)(nil),        // 3: strata.v1.Resource
-	(*LogRecord)(nil),       // 4: strata.v1.LogRecord
-	(*LogStream)(nil),       // 5: strata.v1.LogStream
-	(*Placement)(nil),       // 6: strata.v1.Placement
-	(*Event)(nil),           // 7: strata.v1.Event
-	(*Link)(nil),            // 8: strata.v1.Link
-	(*Span)(nil),            // 9: strata.v1.Span
-	(*Trace)(nil),           // 10: strata.v1.Trace
-	(*PushRequest)(nil),     // 11: strata.v1.PushRequest
-	(*PushResponse)(nil),    // 12: strata.v1.PushResponse
-	(*ReleaseRequest)(nil),  // 13: strata.v1.ReleaseRequest
-	(*ReleaseResponse)(nil), // 14: strata.v1.ReleaseResponse
+	(AttrType)(0),              // 0: strata.v1.AttrType
+	(LabelMatcher_Type)(0),     // 1: strata.v1.LabelMatcher.Type
+	(LineFilter_Type)(0),       // 2: strata.v1.LineFilter.Type
+	(*Attr)(nil),               // 3: strata.v1.Attr
+	(*Label)(nil),              // 4: strata.v1.Label
+	(*Resource)(nil),           // 5: strata.v1.Resource
+	(*LogRecord)(nil),          // 6: strata.v1.LogRecord
+	(*LogStream)(nil),          // 7: strata.v1.LogStream
+	(*Placement)(nil),          // 8: strata.v1.Placement
+	(*Event)(nil),              // 9: strata.v1.Event
+	(*Link)(nil),               // 10: strata.v1.Link
+	(*Span)(nil),               // 11: strata.v1.Span
+	(*Trace)(nil),              // 12: strata.v1.Trace
+	(*PushRequest)(nil),        // 13: strata.v1.PushRequest
+	(*PushResponse)(nil),       // 14: strata.v1.PushResponse
+	(*ReleaseRequest)(nil),     // 15: strata.v1.ReleaseRequest
+	(*ReleaseResponse)(nil),    // 16: strata.v1.ReleaseResponse
+	(*LabelMatcher)(nil),       // 17: strata.v1.LabelMatcher
+	(*LineFilter)(nil),         // 18: strata.v1.LineFilter
+	(*QueryLogsRequest)(nil),   // 19: strata.v1.QueryLogsRequest
+	(*QueryLogsResponse)(nil),  // 20: strata.v1.QueryLogsResponse
+	(*QuerySpansRequest)(nil),  // 21: strata.v1.QuerySpansRequest
+	(*QuerySpansResponse)(nil), // 22: strata.v1.QuerySpansResponse
 }
 var file_strata_v1_ingester_proto_depIdxs = []int32{
 	0,  // 0: strata.v1.Attr.type:type_name -> strata.v1.AttrType
-	1,  // 1: strata.v1.Resource.attributes:type_name -> strata.v1.Attr
-	1,  // 2: strata.v1.LogRecord.attributes:type_name -> strata.v1.Attr
-	2,  // 3: strata.v1.LogStream.labels:type_name -> strata.v1.Label
-	4,  // 4: strata.v1.LogStream.records:type_name -> strata.v1.LogRecord
-	6,  // 5: strata.v1.LogStream.placement:type_name -> strata.v1.Placement
-	1,  // 6: strata.v1.Event.attributes:type_name -> strata.v1.Attr
-	1,  // 7: strata.v1.Link.attributes:type_name -> strata.v1.Attr
-	1,  // 8: strata.v1.Span.attributes:type_name -> strata.v1.Attr
-	7,  // 9: strata.v1.Span.events:type_name -> strata.v1.Event
-	8,  // 10: strata.v1.Span.links:type_name -> strata.v1.Link
-	9,  // 11: strata.v1.Trace.spans:type_name -> strata.v1.Span
-	6,  // 12: strata.v1.Trace.placement:type_name -> strata.v1.Placement
-	3,  // 13: strata.v1.PushRequest.resources:type_name -> strata.v1.Resource
-	5,  // 14: strata.v1.PushRequest.streams:type_name -> strata.v1.LogStream
-	10, // 15: strata.v1.PushRequest.traces:type_name -> strata.v1.Trace
-	11, // 16: strata.v1.Ingester.Push:input_type -> strata.v1.PushRequest
-	13, // 17: strata.v1.Ingester.Release:input_type -> strata.v1.ReleaseRequest
-	12, // 18: strata.v1.Ingester.Push:output_type -> strata.v1.PushResponse
-	14, // 19: strata.v1.Ingester.Release:output_type -> strata.v1.ReleaseResponse
-	18, // [18:20] is the sub-list for method output_type
-	16, // [16:18] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	3,  // 1: strata.v1.Resource.attributes:type_name -> strata.v1.Attr
+	3,  // 2: strata.v1.LogRecord.attributes:type_name -> strata.v1.Attr
+	4,  // 3: strata.v1.LogStream.labels:type_name -> strata.v1.Label
+	6,  // 4: strata.v1.LogStream.records:type_name -> strata.v1.LogRecord
+	8,  // 5: strata.v1.LogStream.placement:type_name -> strata.v1.Placement
+	3,  // 6: strata.v1.Event.attributes:type_name -> strata.v1.Attr
+	3,  // 7: strata.v1.Link.attributes:type_name -> strata.v1.Attr
+	3,  // 8: strata.v1.Span.attributes:type_name -> strata.v1.Attr
+	9,  // 9: strata.v1.Span.events:type_name -> strata.v1.Event
+	10, // 10: strata.v1.Span.links:type_name -> strata.v1.Link
+	11, // 11: strata.v1.Trace.spans:type_name -> strata.v1.Span
+	8,  // 12: strata.v1.Trace.placement:type_name -> strata.v1.Placement
+	5,  // 13: strata.v1.PushRequest.resources:type_name -> strata.v1.Resource
+	7,  // 14: strata.v1.PushRequest.streams:type_name -> strata.v1.LogStream
+	12, // 15: strata.v1.PushRequest.traces:type_name -> strata.v1.Trace
+	1,  // 16: strata.v1.LabelMatcher.type:type_name -> strata.v1.LabelMatcher.Type
+	2,  // 17: strata.v1.LineFilter.type:type_name -> strata.v1.LineFilter.Type
+	17, // 18: strata.v1.QueryLogsRequest.matchers:type_name -> strata.v1.LabelMatcher
+	18, // 19: strata.v1.QueryLogsRequest.filters:type_name -> strata.v1.LineFilter
+	5,  // 20: strata.v1.QueryLogsResponse.resources:type_name -> strata.v1.Resource
+	7,  // 21: strata.v1.QueryLogsResponse.streams:type_name -> strata.v1.LogStream
+	5,  // 22: strata.v1.QuerySpansResponse.resources:type_name -> strata.v1.Resource
+	12, // 23: strata.v1.QuerySpansResponse.traces:type_name -> strata.v1.Trace
+	13, // 24: strata.v1.Ingester.Push:input_type -> strata.v1.PushRequest
+	15, // 25: strata.v1.Ingester.Release:input_type -> strata.v1.ReleaseRequest
+	19, // 26: strata.v1.Ingester.QueryLogs:input_type -> strata.v1.QueryLogsRequest
+	21, // 27: strata.v1.Ingester.QuerySpans:input_type -> strata.v1.QuerySpansRequest
+	14, // 28: strata.v1.Ingester.Push:output_type -> strata.v1.PushResponse
+	16, // 29: strata.v1.Ingester.Release:output_type -> strata.v1.ReleaseResponse
+	20, // 30: strata.v1.Ingester.QueryLogs:output_type -> strata.v1.QueryLogsResponse
+	22, // 31: strata.v1.Ingester.QuerySpans:output_type -> strata.v1.QuerySpansResponse
+	28, // [28:32] is the sub-list for method output_type
+	24, // [24:28] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_strata_v1_ingester_proto_init() }
@@ -1305,8 +1834,8 @@ func file_strata_v1_ingester_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_strata_v1_ingester_proto_rawDesc), len(file_strata_v1_ingester_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   14,
+			NumEnums:      3,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,8 +23,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Ingester_Push_FullMethodName    = "/strata.v1.Ingester/Push"
-	Ingester_Release_FullMethodName = "/strata.v1.Ingester/Release"
+	Ingester_Push_FullMethodName       = "/strata.v1.Ingester/Push"
+	Ingester_Release_FullMethodName    = "/strata.v1.Ingester/Release"
+	Ingester_QueryLogs_FullMethodName  = "/strata.v1.Ingester/QueryLogs"
+	Ingester_QuerySpans_FullMethodName = "/strata.v1.Ingester/QuerySpans"
 )
 
 // IngesterClient is the client API for Ingester service.
@@ -33,6 +35,8 @@ const (
 type IngesterClient interface {
 	Push(ctx context.Context, in *PushRequest, opts ...grpc.CallOption) (*PushResponse, error)
 	Release(ctx context.Context, in *ReleaseRequest, opts ...grpc.CallOption) (*ReleaseResponse, error)
+	QueryLogs(ctx context.Context, in *QueryLogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[QueryLogsResponse], error)
+	QuerySpans(ctx context.Context, in *QuerySpansRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[QuerySpansResponse], error)
 }
 
 type ingesterClient struct {
@@ -63,12 +67,52 @@ func (c *ingesterClient) Release(ctx context.Context, in *ReleaseRequest, opts .
 	return out, nil
 }
 
+func (c *ingesterClient) QueryLogs(ctx context.Context, in *QueryLogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[QueryLogsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Ingester_ServiceDesc.Streams[0], Ingester_QueryLogs_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[QueryLogsRequest, QueryLogsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Ingester_QueryLogsClient = grpc.ServerStreamingClient[QueryLogsResponse]
+
+func (c *ingesterClient) QuerySpans(ctx context.Context, in *QuerySpansRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[QuerySpansResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Ingester_ServiceDesc.Streams[1], Ingester_QuerySpans_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[QuerySpansRequest, QuerySpansResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Ingester_QuerySpansClient = grpc.ServerStreamingClient[QuerySpansResponse]
+
 // IngesterServer is the server API for Ingester service.
 // All implementations must embed UnimplementedIngesterServer
 // for forward compatibility.
 type IngesterServer interface {
 	Push(context.Context, *PushRequest) (*PushResponse, error)
 	Release(context.Context, *ReleaseRequest) (*ReleaseResponse, error)
+	QueryLogs(*QueryLogsRequest, grpc.ServerStreamingServer[QueryLogsResponse]) error
+	QuerySpans(*QuerySpansRequest, grpc.ServerStreamingServer[QuerySpansResponse]) error
 	mustEmbedUnimplementedIngesterServer()
 }
 
@@ -84,6 +128,12 @@ func (UnimplementedIngesterServer) Push(context.Context, *PushRequest) (*PushRes
 }
 func (UnimplementedIngesterServer) Release(context.Context, *ReleaseRequest) (*ReleaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Release not implemented")
+}
+func (UnimplementedIngesterServer) QueryLogs(*QueryLogsRequest, grpc.ServerStreamingServer[QueryLogsResponse]) error {
+	return status.Error(codes.Unimplemented, "method QueryLogs not implemented")
+}
+func (UnimplementedIngesterServer) QuerySpans(*QuerySpansRequest, grpc.ServerStreamingServer[QuerySpansResponse]) error {
+	return status.Error(codes.Unimplemented, "method QuerySpans not implemented")
 }
 func (UnimplementedIngesterServer) mustEmbedUnimplementedIngesterServer() {}
 func (UnimplementedIngesterServer) testEmbeddedByValue()                  {}
@@ -142,6 +192,28 @@ func _Ingester_Release_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Ingester_QueryLogs_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(QueryLogsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(IngesterServer).QueryLogs(m, &grpc.GenericServerStream[QueryLogsRequest, QueryLogsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Ingester_QueryLogsServer = grpc.ServerStreamingServer[QueryLogsResponse]
+
+func _Ingester_QuerySpans_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(QuerySpansRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(IngesterServer).QuerySpans(m, &grpc.GenericServerStream[QuerySpansRequest, QuerySpansResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Ingester_QuerySpansServer = grpc.ServerStreamingServer[QuerySpansResponse]
+
 // Ingester_ServiceDesc is the grpc.ServiceDesc for Ingester service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -158,6 +230,17 @@ var Ingester_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Ingester_Release_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "QueryLogs",
+			Handler:       _Ingester_QueryLogs_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "QuerySpans",
+			Handler:       _Ingester_QuerySpans_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "strata/v1/ingester.proto",
 }

@@ -1,0 +1,293 @@
+package ingester
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/strataobs/strata/ingester/client"
+	pb "github.com/strataobs/strata/proto/strata/v1"
+)
+
+// queryChunk bounds the records of one streamed response message.
+const queryChunk = 5000
+
+// QueryLogs streams the tenant's log records held in memory (pending or flushed but not
+// yet retired; never released ones, which another replica owns) and, first, the flush
+// ids of every epoch held, so the querier can exclude exactly those from ClickHouse.
+func (i *Ingester) QueryLogs(req *pb.QueryLogsRequest, srv grpc.ServerStreamingServer[pb.QueryLogsResponse]) error {
+	tenant, err := tenantOf(srv)
+	if err != nil {
+		return err
+	}
+	m, err := compileLogQuery(req)
+	if err != nil {
+		return status.Error(codes.InvalidArgument, err.Error())
+	}
+	entries, flushIDs := i.snapshotLogs(tenant, req.Start, req.End)
+	resp := &pb.QueryLogsResponse{FlushIds: flushIDs}
+	var b logChunk
+	for k := range entries {
+		le := &entries[k]
+		if !m.matches(le) {
+			continue
+		}
+		b.add(le)
+		if b.n >= queryChunk {
+			resp.Resources, resp.Streams = b.resources, b.streams
+			if err := srv.Send(resp); err != nil {
+				return err
+			}
+			resp, b = &pb.QueryLogsResponse{}, logChunk{}
+		}
+	}
+	resp.Resources, resp.Streams = b.resources, b.streams
+	return srv.Send(resp)
+}
+
+// QuerySpans streams the tenant's spans held in memory, by time range or by trace id.
+func (i *Ingester) QuerySpans(req *pb.QuerySpansRequest, srv grpc.ServerStreamingServer[pb.QuerySpansResponse]) error {
+	tenant, err := tenantOf(srv)
+	if err != nil {
+		return err
+	}
+	entries, flushIDs := i.snapshotSpans(tenant, req)
+	resp := &pb.QuerySpansResponse{FlushIds: flushIDs}
+	var b spanChunk
+	for k := range entries {
+		b.add(&entries[k])
+		if b.n >= queryChunk {
+			resp.Resources, resp.Traces = b.resources, b.traces
+			if err := srv.Send(resp); err != nil {
+				return err
+			}
+			resp, b = &pb.QuerySpansResponse{}, spanChunk{}
+		}
+	}
+	resp.Resources, resp.Traces = b.resources, b.traces
+	return srv.Send(resp)
+}
+
+func tenantOf(srv grpc.ServerStream) (string, error) {
+	md, _ := metadata.FromIncomingContext(srv.Context())
+	if v := md.Get(client.TenantHeader); len(v) == 1 && v[0] != "" {
+		return v[0], nil
+	}
+	return "", status.Error(codes.InvalidArgument, "query without a tenant")
+}
+
+// snapshotLogs copies, under the lock, the tenant's live entries in [start, end) and the
+// ids of all live epochs. Entries are small and their records immutable, so the matching
+// runs without the lock.
+func (i *Ingester) snapshotLogs(tenant string, start, end int64) ([]logEntry, []uint64) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	var out []logEntry
+	ids := make([]uint64, 0, len(i.epochs))
+	for _, e := range i.epochs {
+		ids = append(ids, e.id)
+		for k := range e.logs {
+			le := &e.logs[k]
+			if le.state == stateReleased || le.tenant != tenant || le.rec.Timestamp < start || le.rec.Timestamp >= end {
+				continue
+			}
+			out = append(out, *le)
+		}
+	}
+	return out, ids
+}
+
+func (i *Ingester) snapshotSpans(tenant string, req *pb.QuerySpansRequest) ([]spanEntry, []uint64) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	var out []spanEntry
+	ids := make([]uint64, 0, len(i.epochs))
+	for _, e := range i.epochs {
+		ids = append(ids, e.id)
+		for k := range e.spans {
+			se := &e.spans[k]
+			if se.state == stateReleased || se.tenant != tenant {
+				continue
+			}
+			if len(req.TraceId) > 0 {
+				if !bytes.Equal(se.trace.TraceId, req.TraceId) {
+					continue
+				}
+			} else if se.span.Start < req.Start || se.span.Start >= req.End {
+				continue
+			}
+			out = append(out, *se)
+		}
+	}
+	return out, ids
+}
+
+// logMatcher is a compiled QueryLogsRequest.
+type logMatcher struct {
+	labels  []labelMatch
+	filters []lineMatch
+}
+
+type labelMatch struct {
+	name   string
+	value  string
+	re     *regexp.Regexp
+	negate bool
+}
+
+type lineMatch struct {
+	value  string
+	re     *regexp.Regexp
+	negate bool
+}
+
+func compileLogQuery(req *pb.QueryLogsRequest) (*logMatcher, error) {
+	m := &logMatcher{}
+	for _, lm := range req.Matchers {
+		x := labelMatch{name: lm.Name, value: lm.Value}
+		switch lm.Type {
+		case pb.LabelMatcher_TYPE_NEQ:
+			x.negate = true
+		case pb.LabelMatcher_TYPE_RE, pb.LabelMatcher_TYPE_NRE:
+			re, err := regexp.Compile("^(?:" + lm.Value + ")$")
+			if err != nil {
+				return nil, fmt.Errorf("matcher %s: %w", lm.Name, err)
+			}
+			x.re, x.negate = re, lm.Type == pb.LabelMatcher_TYPE_NRE
+		}
+		m.labels = append(m.labels, x)
+	}
+	for _, f := range req.Filters {
+		x := lineMatch{value: f.Value, negate: f.Type == pb.LineFilter_TYPE_NOT_CONTAINS || f.Type == pb.LineFilter_TYPE_NRE}
+		if f.Type == pb.LineFilter_TYPE_RE || f.Type == pb.LineFilter_TYPE_NRE {
+			re, err := regexp.Compile(f.Value)
+			if err != nil {
+				return nil, fmt.Errorf("line filter: %w", err)
+			}
+			x.re = re
+		}
+		m.filters = append(m.filters, x)
+	}
+	return m, nil
+}
+
+func (m *logMatcher) matches(le *logEntry) bool {
+	for _, lm := range m.labels {
+		v := labelValue(le.stream.Labels, lm.name)
+		var ok bool
+		if lm.re != nil {
+			ok = lm.re.MatchString(v)
+		} else {
+			ok = v == lm.value
+		}
+		if ok == lm.negate {
+			return false
+		}
+	}
+	for _, f := range m.filters {
+		var ok bool
+		if f.re != nil {
+			ok = f.re.MatchString(le.rec.Body)
+		} else {
+			ok = strings.Contains(le.rec.Body, f.value)
+		}
+		if ok == f.negate {
+			return false
+		}
+	}
+	return true
+}
+
+func labelValue(ls []*pb.Label, name string) string {
+	for _, l := range ls {
+		if l.Name == name {
+			return l.Value
+		}
+	}
+	return ""
+}
+
+// logChunk groups entries of one response by stream and resource.
+type logChunk struct {
+	n         int
+	resources []*pb.Resource
+	resIdx    map[*pb.Resource]uint32
+	streams   []*pb.LogStream
+	byStream  map[*pb.LogStream]*pb.LogStream
+}
+
+func (c *logChunk) add(le *logEntry) {
+	if c.byStream == nil {
+		c.byStream, c.resIdx = map[*pb.LogStream]*pb.LogStream{}, map[*pb.Resource]uint32{}
+	}
+	st := c.byStream[le.stream]
+	if st == nil {
+		st = &pb.LogStream{StreamId: le.stream.StreamId, Labels: le.stream.Labels}
+		c.byStream[le.stream] = st
+		c.streams = append(c.streams, st)
+	}
+	st.Records = append(st.Records, withResource(le.rec, c.resource(le.res)))
+	c.n++
+}
+
+func (c *logChunk) resource(r *pb.Resource) uint32 {
+	if k, ok := c.resIdx[r]; ok {
+		return k
+	}
+	k := uint32(len(c.resources))
+	c.resIdx[r] = k
+	c.resources = append(c.resources, r)
+	return k
+}
+
+type spanChunk struct {
+	n         int
+	resources []*pb.Resource
+	resIdx    map[*pb.Resource]uint32
+	traces    []*pb.Trace
+	byTrace   map[*pb.Trace]*pb.Trace
+}
+
+func (c *spanChunk) add(se *spanEntry) {
+	if c.byTrace == nil {
+		c.byTrace, c.resIdx = map[*pb.Trace]*pb.Trace{}, map[*pb.Resource]uint32{}
+	}
+	tr := c.byTrace[se.trace]
+	if tr == nil {
+		tr = &pb.Trace{TraceId: se.trace.TraceId}
+		c.byTrace[se.trace] = tr
+		c.traces = append(c.traces, tr)
+	}
+	k, ok := c.resIdx[se.res]
+	if !ok {
+		k = uint32(len(c.resources))
+		c.resIdx[se.res] = k
+		c.resources = append(c.resources, se.res)
+	}
+	tr.Spans = append(tr.Spans, spanWithResource(se.span, k))
+	c.n++
+}
+
+// withResource is a shallow copy of r pointing at resource k of a response; the held
+// record is shared by concurrent queries and must not change.
+func withResource(r *pb.LogRecord, k uint32) *pb.LogRecord {
+	return &pb.LogRecord{
+		Id: r.Id, Timestamp: r.Timestamp, ObservedTimestamp: r.ObservedTimestamp, SeverityNumber: r.SeverityNumber,
+		SeverityText: r.SeverityText, Level: r.Level, Body: r.Body, TraceId: r.TraceId, SpanId: r.SpanId, Flags: r.Flags,
+		Attributes: r.Attributes, Resource: k, ScopeName: r.ScopeName, ScopeVersion: r.ScopeVersion, EventName: r.EventName,
+	}
+}
+
+func spanWithResource(s *pb.Span, k uint32) *pb.Span {
+	return &pb.Span{
+		Id: s.Id, TraceId: s.TraceId, SpanId: s.SpanId, ParentSpanId: s.ParentSpanId, TraceState: s.TraceState, Name: s.Name,
+		Kind: s.Kind, Start: s.Start, End: s.End, Attributes: s.Attributes, StatusCode: s.StatusCode, StatusMessage: s.StatusMessage,
+		Events: s.Events, Links: s.Links, Resource: k, ScopeName: s.ScopeName, ScopeVersion: s.ScopeVersion, Flags: s.Flags,
+	}
+}
