@@ -96,12 +96,9 @@ func (c *Config) Validate() error {
 // Load builds the configuration: flag defaults, then the YAML file, then command-line flags.
 func Load(args []string) (*Config, error) {
 	var cfg Config
-	fs := flag.NewFlagSet("strata", flag.ContinueOnError)
-	cfg.RegisterFlags(fs)
 	var file string
 	var expand bool
-	fs.StringVar(&file, "config.file", "", "YAML configuration file. Flags given on the command line override it.")
-	fs.BoolVar(&expand, "config.expand-env", false, "Expand ${VAR} references in the configuration file.")
+	fs := newFlagSet(&cfg, &file, &expand)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -126,4 +123,21 @@ func Load(args []string) (*Config, error) {
 	fs.Visit(func(f *flag.Flag) { cfg.explicit[f.Name] = true })
 	cfg.fromFile = file != ""
 	return &cfg, nil
+}
+
+func newFlagSet(cfg *Config, file *string, expand *bool) *flag.FlagSet {
+	fs := flag.NewFlagSet("strata", flag.ContinueOnError)
+	cfg.RegisterFlags(fs)
+	fs.StringVar(file, "config.file", "", "YAML configuration file. Flags given on the command line override it.")
+	fs.BoolVar(expand, "config.expand-env", false, "Expand ${VAR} references in the configuration file.")
+	return fs
+}
+
+// Flags returns every command-line flag strata accepts, for documentation and for tests
+// that check deployment files only use real flags.
+func Flags() *flag.FlagSet {
+	var cfg Config
+	var file string
+	var expand bool
+	return newFlagSet(&cfg, &file, &expand)
 }
