@@ -85,28 +85,18 @@ func formatNanos(ts int64) string {
 // attrs flattens an OTLP attribute map, checking limits. The result is sorted by key so
 // ids do not depend on the sender's map order.
 func (v *validator) attrs(m pcommon.Map, what string) ([]*pb.Attr, string, string) {
-	if m.Len() > v.lim.MaxAttributes {
-		return nil, "too_many_attributes", what + " has " + strconv.Itoa(m.Len()) + " attributes, more than the limit max_attributes=" + strconv.Itoa(v.lim.MaxAttributes)
+	if reason, msg := v.checkAttrCount(what, m.Len()); reason != "" {
+		return nil, reason, msg
 	}
 	out := make([]*pb.Attr, 0, m.Len())
 	var reason, msg string
 	m.Range(func(k string, val pcommon.Value) bool {
-		if len(k) > v.lim.MaxAttributeKeyLen {
-			reason, msg = "attribute_key_too_long", what+" attribute key of "+strconv.Itoa(len(k))+" bytes exceeds max_attribute_key_length="+strconv.Itoa(v.lim.MaxAttributeKeyLen)
-			return false
-		}
-		if !utf8.ValidString(k) {
-			reason, msg = "invalid_utf8", what+" attribute key is not valid UTF-8"
+		if reason, msg = v.checkAttrKey(what, k); reason != "" {
 			return false
 		}
 		a := &pb.Attr{Key: k}
 		a.Value, a.Type = attrValue(val)
-		if len(a.Value) > v.lim.MaxAttributeValueLen {
-			reason, msg = "attribute_value_too_long", what+" attribute "+strconv.Quote(k)+" value of "+strconv.Itoa(len(a.Value))+" bytes exceeds max_attribute_value_length="+strconv.Itoa(v.lim.MaxAttributeValueLen)
-			return false
-		}
-		if !utf8.ValidString(a.Value) {
-			reason, msg = "invalid_utf8", what+" attribute "+strconv.Quote(k)+" is not valid UTF-8"
+		if reason, msg = v.checkAttrValue(what, k, a.Value); reason != "" {
 			return false
 		}
 		out = append(out, a)
@@ -117,6 +107,46 @@ func (v *validator) attrs(m pcommon.Map, what string) ([]*pb.Attr, string, strin
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, "", ""
+}
+
+// The attribute checks are shared by OTLP attributes and Loki labels and structured metadata.
+
+func (v *validator) checkAttrCount(what string, n int) (string, string) {
+	if n > v.lim.MaxAttributes {
+		return "too_many_attributes", what + " has " + strconv.Itoa(n) + " attributes, more than the limit max_attributes=" + strconv.Itoa(v.lim.MaxAttributes)
+	}
+	return "", ""
+}
+
+func (v *validator) checkAttrKey(what, k string) (string, string) {
+	if len(k) > v.lim.MaxAttributeKeyLen {
+		return "attribute_key_too_long", what + " attribute key of " + strconv.Itoa(len(k)) + " bytes exceeds max_attribute_key_length=" + strconv.Itoa(v.lim.MaxAttributeKeyLen)
+	}
+	if !utf8.ValidString(k) {
+		return "invalid_utf8", what + " attribute key is not valid UTF-8"
+	}
+	return "", ""
+}
+
+func (v *validator) checkAttrValue(what, k, val string) (string, string) {
+	if len(val) > v.lim.MaxAttributeValueLen {
+		return "attribute_value_too_long", what + " attribute " + strconv.Quote(k) + " value of " + strconv.Itoa(len(val)) + " bytes exceeds max_attribute_value_length=" + strconv.Itoa(v.lim.MaxAttributeValueLen)
+	}
+	if !utf8.ValidString(val) {
+		return "invalid_utf8", what + " attribute " + strconv.Quote(k) + " is not valid UTF-8"
+	}
+	return "", ""
+}
+
+// checkLine applies the line limits to a log body; what names it in the message.
+func (v *validator) checkLine(what, body string) (string, string) {
+	if len(body) > v.lim.MaxLineSize {
+		return "line_too_long", what + " of " + strconv.Itoa(len(body)) + " bytes exceeds max_line_size=" + strconv.Itoa(v.lim.MaxLineSize)
+	}
+	if !utf8.ValidString(body) {
+		return "invalid_utf8", what + " is not valid UTF-8"
+	}
+	return "", ""
 }
 
 func attrValue(v pcommon.Value) (string, pb.AttrType) {
@@ -338,11 +368,8 @@ func (v *validator) logRecord(lr plog.LogRecord, scope pcommon.InstrumentationSc
 	if lr.Body().Type() == pcommon.ValueTypeStr {
 		body = lr.Body().Str()
 	}
-	if len(body) > v.lim.MaxLineSize {
-		return nil, "line_too_long", "log record body of " + strconv.Itoa(len(body)) + " bytes exceeds max_line_size=" + strconv.Itoa(v.lim.MaxLineSize)
-	}
-	if !utf8.ValidString(body) {
-		return nil, "invalid_utf8", "log record body is not valid UTF-8"
+	if reason, msg := v.checkLine("log record body", body); reason != "" {
+		return nil, reason, msg
 	}
 	attrs, reason, msg := v.attrs(lr.Attributes(), "log record")
 	if reason != "" {

@@ -40,7 +40,7 @@ type Config struct {
 func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.StringVar(&c.OTLPGRPCAddr, "distributor.otlp-grpc-address", "0.0.0.0:4317", "Listen address of the OTLP gRPC receiver. Empty disables it.")
 	f.StringVar(&c.OTLPHTTPAddr, "distributor.otlp-http-address", "0.0.0.0:4318", "Listen address of the OTLP HTTP receiver (/v1/logs, /v1/traces). Empty disables it.")
-	f.IntVar(&c.MaxRecvMsgSize, "distributor.max-recv-msg-size", 16<<20, "Largest accepted OTLP request in bytes (after decompression for HTTP). Larger requests get 413 / INVALID_ARGUMENT.")
+	f.IntVar(&c.MaxRecvMsgSize, "distributor.max-recv-msg-size", 16<<20, "Largest accepted OTLP or Loki push request in bytes (after decompression for HTTP). Larger requests get 413 / INVALID_ARGUMENT.")
 	f.DurationVar(&c.RemoteTimeout, "distributor.remote-timeout", 5*time.Second, "Timeout for each write to an ingester.")
 	f.BoolVar(&c.AuthEnabled, "auth.enabled", false, "Require the X-Scope-OrgID header (gRPC metadata x-scope-orgid) on every request. When false, requests without it belong to -auth.default-tenant.")
 	f.StringVar(&c.DefaultTenant, "auth.default-tenant", "anonymous", "Tenant of requests without X-Scope-OrgID when auth is disabled.")
@@ -102,11 +102,8 @@ type Result struct {
 
 // PushLogs validates and replicates logs for a tenant.
 func (d *Distributor) PushLogs(ctx context.Context, tenant string, ld plog.Logs) (Result, error) {
-	n := ld.LogRecordCount()
-	d.m.received.WithLabelValues(tenant, "logs").Add(float64(n))
-	lim := d.overrides.For(tenant)
-	if err := d.rateLimit(tenant, lim, n); err != nil {
-		d.m.rejected.WithLabelValues(tenant, "logs", "rate_limited").Add(float64(n))
+	lim, err := d.admit(tenant, "logs", ld.LogRecordCount())
+	if err != nil {
 		return Result{}, err
 	}
 	c := convertLogs(tenant, newValidator(lim, d.now().UnixNano()), ld)
@@ -115,15 +112,24 @@ func (d *Distributor) PushLogs(ctx context.Context, tenant string, ld plog.Logs)
 
 // PushTraces validates and replicates spans for a tenant.
 func (d *Distributor) PushTraces(ctx context.Context, tenant string, td ptrace.Traces) (Result, error) {
-	n := td.SpanCount()
-	d.m.received.WithLabelValues(tenant, "traces").Add(float64(n))
-	lim := d.overrides.For(tenant)
-	if err := d.rateLimit(tenant, lim, n); err != nil {
-		d.m.rejected.WithLabelValues(tenant, "traces", "rate_limited").Add(float64(n))
+	lim, err := d.admit(tenant, "traces", td.SpanCount())
+	if err != nil {
 		return Result{}, err
 	}
 	c := convertTraces(tenant, newValidator(lim, d.now().UnixNano()), td)
 	return d.push(ctx, tenant, "traces", c)
+}
+
+// admit counts n received records of a signal and applies the tenant's rate limit; it
+// returns the tenant's limits for validation.
+func (d *Distributor) admit(tenant, signal string, n int) (*limits.Limits, error) {
+	d.m.received.WithLabelValues(tenant, signal).Add(float64(n))
+	lim := d.overrides.For(tenant)
+	if err := d.rateLimit(tenant, lim, n); err != nil {
+		d.m.rejected.WithLabelValues(tenant, signal, "rate_limited").Add(float64(n))
+		return nil, err
+	}
+	return lim, nil
 }
 
 func (d *Distributor) rateLimit(tenant string, lim *limits.Limits, n int) error {

@@ -117,12 +117,18 @@ func (d *Distributor) readOTLP(w http.ResponseWriter, r *http.Request, into code
 }
 
 func (d *Distributor) readBody(r *http.Request) ([]byte, error) {
+	return d.readEncodedBody(r.Body, r.Header.Get("Content-Encoding"))
+}
+
+// readEncodedBody reads a body with the given Content-Encoding, decompressed, within
+// max_recv_msg_size.
+func (d *Distributor) readEncodedBody(body io.Reader, enc string) ([]byte, error) {
 	limit := int64(d.cfg.MaxRecvMsgSize)
-	var src io.Reader = r.Body
-	switch enc := r.Header.Get("Content-Encoding"); enc {
+	src := body
+	switch enc {
 	case "", "identity":
 	case "gzip":
-		zr, err := gzip.NewReader(io.LimitReader(r.Body, limit+1))
+		zr, err := gzip.NewReader(io.LimitReader(body, limit+1))
 		if err != nil {
 			return nil, newInvalidError("malformed gzip body: " + err.Error())
 		}
@@ -140,9 +146,13 @@ func (d *Distributor) readBody(r *http.Request) ([]byte, error) {
 		return nil, newInvalidError("read body: " + err.Error())
 	}
 	if n > limit {
-		return nil, newTooLargeError(fmt.Sprintf("request body exceeds the limit max_recv_msg_size=%d bytes (-distributor.max-recv-msg-size); send smaller batches", limit))
+		return nil, tooLargeError(limit)
 	}
 	return buf.Bytes(), nil
+}
+
+func tooLargeError(limit int64) error {
+	return newTooLargeError(fmt.Sprintf("request body exceeds the limit max_recv_msg_size=%d bytes (-distributor.max-recv-msg-size); send smaller batches", limit))
 }
 
 func writeOTLP(w http.ResponseWriter, ct string, resp encoder) {

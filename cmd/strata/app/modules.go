@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/go-kit/log/level"
@@ -120,6 +121,23 @@ func (a *App) initRing() (services.Service, error) {
 
 func (a *App) initDistributor() (services.Service, error) {
 	a.distributor = distributor.New(a.cfg.Distributor, a.ring, a.pool, a.overrides, a.reg, a.logger)
+	push := a.distributor.LokiPushHandler()
+	for _, p := range distributor.LokiPushPaths {
+		a.server.srv.HTTP.Handle(p, push)
+	}
+	// dskit initialises modules that do not depend on each other in map order, so the
+	// querier's /loki/api/ prefix is registered before these routes in about one start in
+	// four and would shadow them. Router middleware runs on whichever route matched, so
+	// this sends pushes to the distributor whatever the order.
+	a.server.srv.HTTP.Use(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if slices.Contains(distributor.LokiPushPaths, r.URL.Path) {
+				push.ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
 	return a.distributor, nil
 }
 
