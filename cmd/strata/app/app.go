@@ -149,6 +149,13 @@ func (a *App) readyHandler(sm *services.Manager) http.Handler {
 			http.Error(w, "not ready: some services are not running", http.StatusServiceUnavailable)
 			return
 		}
+		if a.distributor != nil && a.ring != nil {
+			// A distributor that sees no ingester yet would answer every push with 503.
+			if _, err := a.ring.GetAllHealthy(dsring.Write); err != nil {
+				http.Error(w, "not ready: the distributor sees no ACTIVE ingester in the ring yet", http.StatusServiceUnavailable)
+				return
+			}
+		}
 		if a.ingester != nil {
 			if err := a.ingester.CheckReady(r.Context()); err != nil {
 				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
