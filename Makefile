@@ -29,6 +29,13 @@ test: build clickhouse-start test-go
 test-go:
 	STRATA_TEST_CLICKHOUSE=$(CH_ADDR) STRATA_BIN=$(CURDIR)/$(BIN) $(GO) test -p 1 -count=1 -timeout 45m ./...
 
+# The load harness (bench/cmd/loadbench): raw ClickHouse ceiling, all-in-one and RF=3 cluster
+# ingest, peak RSS, CPU and profiles; writes bench/results/latest.md. BENCH_ARGS passes flags.
+bench: build clickhouse-start
+	$(GO) build -o bin/loadbench ./bench/cmd/loadbench
+	STRATA_BIN=$(CURDIR)/$(BIN) bin/loadbench -clickhouse=$(CH_ADDR) \
+		-clickhouse-pid-file=$${STRATA_CH_DIR:-.data/clickhouse}/clickhouse.pid -go=$(GO) $(BENCH_ARGS)
+
 vet:
 	$(GO) vet ./...
 

@@ -169,6 +169,14 @@ func (p *Process) WaitReady(d time.Duration) {
 	p.t.Fatalf("%s not ready after %s (%s); log tail:\n%s", p.Name, d, last, p.Tail(40))
 }
 
+// Pid is the operating-system process id, 0 before Start.
+func (p *Process) Pid() int {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // Kill9 kills the process with SIGKILL and waits for it to exit.
 func (p *Process) Kill9() {
 	if p.cmd == nil || p.cmd.Process == nil {

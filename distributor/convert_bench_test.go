@@ -1,0 +1,66 @@
+package distributor
+
+import (
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/strataobs/strata/bench"
+)
+
+// BenchmarkConvertLogs is the distributor's per-request CPU on the OTLP hot path, for one
+// request of the load harness's realistic records (~270 wire bytes each):
+//
+//	convert          convertLogs alone: validation, attribute flattening, stream and record ids
+//	decode+convert   plus decoding the OTLP protobuf, as the gRPC receiver does
+//	+push-marshal    plus building and encoding the ingester PushRequest (RF=1: one request)
+func BenchmarkConvertLogs(b *testing.B) {
+	tpl, err := bench.NewGenerator(bench.DefaultGenConfig()).Template()
+	if err != nil {
+		b.Fatal(err)
+	}
+	base := time.Now().Add(-time.Minute).UnixNano()
+	wire := tpl.Fill(nil, base, 0)
+	n := tpl.Records()
+	decode := func(b *testing.B) plogotlp.ExportRequest {
+		req := plogotlp.NewExportRequest()
+		if err := req.UnmarshalProto(wire); err != nil {
+			b.Fatal(err)
+		}
+		return req
+	}
+	convert := func(b *testing.B, req plogotlp.ExportRequest) *converted {
+		c := convertLogs("bench", testValidator(), req.Logs())
+		if c.accepted != n || len(c.rejected) != 0 {
+			b.Fatalf("accepted %d, rejected %d of %d", c.accepted, len(c.rejected), n)
+		}
+		return c
+	}
+	run := func(name string, body func(b *testing.B)) {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(wire)))
+			b.ReportAllocs()
+			for b.Loop() {
+				body(b)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+		})
+	}
+	req := decode(b)
+	run("convert", func(b *testing.B) { convert(b, req) })
+	run("decode+convert", func(b *testing.B) { convert(b, decode(b)) })
+	run("decode+convert+push-marshal", func(b *testing.B) {
+		c := convert(b, decode(b))
+		idx := make([]int, len(c.streams))
+		sets := make([][]string, len(c.streams))
+		for i := range idx {
+			idx[i], sets[i] = i, []string{"ingester-1:9095"}
+		}
+		out, err := proto.Marshal(buildRequest("bench", c, sets, "ingester-1:9095", idx))
+		if err != nil || len(out) == 0 {
+			b.Fatalf("marshal push: %d bytes, %v", len(out), err)
+		}
+	})
+}
