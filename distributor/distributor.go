@@ -19,6 +19,7 @@ import (
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/strataobs/strata/ingester/client"
 	"github.com/strataobs/strata/limits"
@@ -190,7 +191,11 @@ func (d *Distributor) replicate(ctx context.Context, tenant string, c *converted
 		if err != nil {
 			return err
 		}
-		_, err = cl.Push(client.WithTenant(wctx, tenant), req)
+		raw, err := proto.Marshal(req)
+		if err != nil {
+			return err
+		}
+		_, err = cl.PushRaw(client.WithTenant(wctx, tenant), &pb.RawPushRequest{Request: raw})
 		if err != nil {
 			level.Debug(d.logger).Log("msg", "push to ingester failed", "addr", inst.Addr, "err", err)
 		}

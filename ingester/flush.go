@@ -19,6 +19,11 @@ import (
 type flushWork struct {
 	ep       *epoch
 	fallback bool
+	// logView and spanView are the epoch's entries as of collect. Appends never move the
+	// entries a view shows, and only their state changes (under i.mu), so the batch can be
+	// built from a view without the lock.
+	logView  []logEntry
+	spanView []spanEntry
 	logIdx   []int32 // positions in ep.logs
 	spanIdx  []int32 // positions in ep.spans
 	minTS    int64
@@ -119,13 +124,10 @@ func (i *Ingester) collect(now time.Time, final bool) []*flushWork {
 			w.spanIdx = append(w.spanIdx, int32(k))
 		}
 		for _, w := range []*flushWork{own, fb} {
-			if w.empty() {
-				continue
+			if !w.empty() {
+				w.logView, w.spanView = e.logs, e.spans
+				out = append(out, w)
 			}
-			if !w.fallback {
-				i.build(w, nil)
-			}
-			out = append(out, w)
 		}
 	}
 	return out
@@ -138,32 +140,49 @@ func pick(own, fallback *flushWork, p *pb.Placement) *flushWork {
 	return fallback
 }
 
-// build fills w's batches from its picked entries, skipping entries no longer pending and
-// those in skip. Callers hold i.mu.
-func (i *Ingester) build(w *flushWork, skip map[uint64]bool) {
+// build fills w's batches from its picked entries, skipping those in skip. With
+// checkState (callers then hold i.mu) it also skips entries no longer pending; without, it
+// runs unlocked on the views, and a record released meanwhile is stored anyway: a repeat
+// the record id absorbs, never a loss.
+func (i *Ingester) build(w *flushWork, skip map[uint64]bool, checkState bool) {
 	self := i.Addr()
-	e := w.ep
+	id := w.ep.id
 	w.releases = map[string]map[string]*pb.ReleaseRequest{}
+	w.logs.Grow(len(w.logIdx))
+	w.spans.Grow(len(w.spanIdx))
+	w.ids = make([]uint64, 0, len(w.logIdx)+len(w.spanIdx))
+	var ret retentionCache
 	for _, k := range w.logIdx {
-		le := &e.logs[k]
-		if le.state != statePending || skip[le.rec.Id] {
+		le := &w.logView[k]
+		if (checkState && le.state != statePending) || skip[le.rec.Id] {
 			continue
 		}
-		lim := i.overrides.For(le.tenant)
-		w.logs.Add(le.tenant, uint16(lim.RetentionDays), e.id, le.stream, le.res, le.rec)
+		w.logs.Add(le.tenant, ret.days(i, le.tenant), id, le.stream, le.res, le.rec)
 		w.ids = append(w.ids, le.rec.Id)
 		w.addRelease(self, le.tenant, le.stream.Placement, le.rec.Id, false)
 	}
 	for _, k := range w.spanIdx {
-		se := &e.spans[k]
-		if se.state != statePending || skip[se.span.Id] {
+		se := &w.spanView[k]
+		if (checkState && se.state != statePending) || skip[se.span.Id] {
 			continue
 		}
-		lim := i.overrides.For(se.tenant)
-		w.spans.Add(se.tenant, uint16(lim.RetentionDays), e.id, se.res, se.span)
+		w.spans.Add(se.tenant, ret.days(i, se.tenant), id, se.res, se.span)
 		w.ids = append(w.ids, se.span.Id)
 		w.addRelease(self, se.tenant, se.trace.Placement, se.span.Id, true)
 	}
+}
+
+// retentionCache remembers the last tenant's retention: a batch is mostly one tenant.
+type retentionCache struct {
+	tenant string
+	d      uint16
+}
+
+func (c *retentionCache) days(i *Ingester, tenant string) uint16 {
+	if tenant != c.tenant || c.d == 0 {
+		c.tenant, c.d = tenant, uint16(i.overrides.For(tenant).RetentionDays)
+	}
+	return c.d
 }
 
 // prepareFallback asks storage which of a fallback's records another replica already
@@ -192,7 +211,7 @@ func (i *Ingester) prepareFallback(ctx context.Context, w *flushWork) error {
 		already = append(already, id)
 	}
 	i.m.fallbackAlreadyStored.Add(float64(i.release(already, time.Now())))
-	i.build(w, stored)
+	i.build(w, stored, true)
 	return nil
 }
 
@@ -287,9 +306,11 @@ func (i *Ingester) flushEpoch(ctx context.Context, w *flushWork, now time.Time) 
 			i.flushFailed(err)
 			return err
 		}
-		if len(w.ids) == 0 {
-			return nil
-		}
+	} else {
+		i.build(w, nil, false)
+	}
+	if len(w.ids) == 0 {
+		return nil
 	}
 	// The intent lets a restart after a crash mid-flush ask storage which of these ids
 	// landed, instead of flushing them all again (recovery.go).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,10 @@ func (a *attrColumns) add(attrs []*pb.Attr) {
 	a.keys = append(a.keys, k)
 	a.values = append(a.values, v)
 	a.types = append(a.types, t)
+}
+
+func (a *attrColumns) grow(n int) {
+	a.keys, a.values, a.types = slices.Grow(a.keys, n), slices.Grow(a.values, n), slices.Grow(a.types, n)
 }
 
 func (a *attrColumns) addShared(k, v []string, t []uint8) {
@@ -62,6 +67,24 @@ type LogBatch struct {
 
 // Len is the number of rows in the batch.
 func (b *LogBatch) Len() int { return len(b.id) }
+
+// Grow reserves room for n more rows, so a flush allocates each column once.
+func (b *LogBatch) Grow(n int) {
+	b.tenant = slices.Grow(b.tenant, n)
+	b.day = slices.Grow(b.day, n)
+	b.retention = slices.Grow(b.retention, n)
+	b.ts, b.observed = slices.Grow(b.ts, n), slices.Grow(b.observed, n)
+	b.id, b.flushID, b.streamID = slices.Grow(b.id, n), slices.Grow(b.flushID, n), slices.Grow(b.streamID, n)
+	b.service = slices.Grow(b.service, n)
+	b.labelKeys, b.labelValues = slices.Grow(b.labelKeys, n), slices.Grow(b.labelValues, n)
+	b.sevNum = slices.Grow(b.sevNum, n)
+	b.sevText, b.level, b.body = slices.Grow(b.sevText, n), slices.Grow(b.level, n), slices.Grow(b.body, n)
+	b.traceID, b.spanID = slices.Grow(b.traceID, n), slices.Grow(b.spanID, n)
+	b.flags = slices.Grow(b.flags, n)
+	b.attrs.grow(n)
+	b.res.grow(n)
+	b.scopeName, b.scopeVersion, b.evName = slices.Grow(b.scopeName, n), slices.Grow(b.scopeVersion, n), slices.Grow(b.evName, n)
+}
 
 // Add appends one record. Rows of the same stream and resource share label and resource arrays.
 func (b *LogBatch) Add(tenant string, retentionDays uint16, flushID uint64, s *pb.LogStream, res *pb.Resource, r *pb.LogRecord) {
@@ -150,6 +173,21 @@ type indexRow struct {
 
 // Len is the number of rows in the batch.
 func (b *SpanBatch) Len() int { return len(b.id) }
+
+// Grow reserves room for n more spans.
+func (b *SpanBatch) Grow(n int) {
+	if n == 0 {
+		return
+	}
+	b.tenant, b.day, b.retention = slices.Grow(b.tenant, n), slices.Grow(b.day, n), slices.Grow(b.retention, n)
+	b.traceID, b.spanID, b.parentID, b.traceState = slices.Grow(b.traceID, n), slices.Grow(b.spanID, n), slices.Grow(b.parentID, n), slices.Grow(b.traceState, n)
+	b.id, b.flushID = slices.Grow(b.id, n), slices.Grow(b.flushID, n)
+	b.service, b.name, b.kind = slices.Grow(b.service, n), slices.Grow(b.name, n), slices.Grow(b.kind, n)
+	b.start, b.end, b.duration = slices.Grow(b.start, n), slices.Grow(b.end, n), slices.Grow(b.duration, n)
+	b.statusCode, b.statusMsg = slices.Grow(b.statusCode, n), slices.Grow(b.statusMsg, n)
+	b.attrs.grow(n)
+	b.res.grow(n)
+}
 
 // Add appends one span.
 func (b *SpanBatch) Add(tenant string, retentionDays uint16, flushID uint64, res *pb.Resource, s *pb.Span) {

@@ -138,7 +138,7 @@ func (x LabelMatcher_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LabelMatcher_Type.Descriptor instead.
 func (LabelMatcher_Type) EnumDescriptor() ([]byte, []int) {
-	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{14, 0}
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{15, 0}
 }
 
 type LineFilter_Type int32
@@ -190,7 +190,7 @@ func (x LineFilter_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LineFilter_Type.Descriptor instead.
 func (LineFilter_Type) EnumDescriptor() ([]byte, []int) {
-	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{15, 0}
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{16, 0}
 }
 
 // Attr is one flattened attribute. Non-string OTLP values keep their type in `type`
@@ -1119,6 +1119,52 @@ func (*PushResponse) Descriptor() ([]byte, []int) {
 	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{11}
 }
 
+// RawPushRequest carries a marshalled PushRequest, which the ingester appends to its WAL
+// as it came instead of encoding the decoded request again.
+type RawPushRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Request       []byte                 `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RawPushRequest) Reset() {
+	*x = RawPushRequest{}
+	mi := &file_strata_v1_ingester_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RawPushRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RawPushRequest) ProtoMessage() {}
+
+func (x *RawPushRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_strata_v1_ingester_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RawPushRequest.ProtoReflect.Descriptor instead.
+func (*RawPushRequest) Descriptor() ([]byte, []int) {
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RawPushRequest) GetRequest() []byte {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
 // ReleaseRequest tells a replica that the sender stored these records in ClickHouse
 // under flush_id, so the replica need not flush its copies.
 type ReleaseRequest struct {
@@ -1133,7 +1179,7 @@ type ReleaseRequest struct {
 
 func (x *ReleaseRequest) Reset() {
 	*x = ReleaseRequest{}
-	mi := &file_strata_v1_ingester_proto_msgTypes[12]
+	mi := &file_strata_v1_ingester_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1145,7 +1191,7 @@ func (x *ReleaseRequest) String() string {
 func (*ReleaseRequest) ProtoMessage() {}
 
 func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_v1_ingester_proto_msgTypes[12]
+	mi := &file_strata_v1_ingester_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1158,7 +1204,7 @@ func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{12}
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReleaseRequest) GetTenant() string {
@@ -1197,7 +1243,7 @@ type ReleaseResponse struct {
 
 func (x *ReleaseResponse) Reset() {
 	*x = ReleaseResponse{}
-	mi := &file_strata_v1_ingester_proto_msgTypes[13]
+	mi := &file_strata_v1_ingester_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1209,7 +1255,7 @@ func (x *ReleaseResponse) String() string {
 func (*ReleaseResponse) ProtoMessage() {}
 
 func (x *ReleaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_v1_ingester_proto_msgTypes[13]
+	mi := &file_strata_v1_ingester_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1222,7 +1268,7 @@ func (x *ReleaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseResponse.ProtoReflect.Descriptor instead.
 func (*ReleaseResponse) Descriptor() ([]byte, []int) {
-	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{13}
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{14}
 }
 
 type LabelMatcher struct {
@@ -1236,7 +1282,7 @@ type LabelMatcher struct {
 
 func (x *LabelMatcher) Reset() {
 	*x = LabelMatcher{}
-	mi := &file_strata_v1_ingester_proto_msgTypes[14]
+	mi := &file_strata_v1_ingester_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1294,7 @@ func (x *LabelMatcher) String() string {
 func (*LabelMatcher) ProtoMessage() {}
 
 func (x *LabelMatcher) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_v1_ingester_proto_msgTypes[14]
+	mi := &file_strata_v1_ingester_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1261,7 +1307,7 @@ func (x *LabelMatcher) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabelMatcher.ProtoReflect.Descriptor instead.
 func (*LabelMatcher) Descriptor() ([]byte, []int) {
-	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{14}
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *LabelMatcher) GetType() LabelMatcher_Type {
@@ -1295,7 +1341,7 @@ type LineFilter struct {
 
 func (x *LineFilter) Reset() {
 	*x = LineFilter{}
-	mi := &file_strata_v1_ingester_proto_msgTypes[15]
+	mi := &file_strata_v1_ingester_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1307,7 +1353,7 @@ func (x *LineFilter) String() string {
 func (*LineFilter) ProtoMessage() {}
 
 func (x *LineFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_v1_ingester_proto_msgTypes[15]
+	mi := &file_strata_v1_ingester_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1320,7 +1366,7 @@ func (x *LineFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineFilter.ProtoReflect.Descriptor instead.
 func (*LineFilter) Descriptor() ([]byte, []int) {
-	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{15}
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *LineFilter) GetType() LineFilter_Type {
@@ -1351,7 +1397,7 @@ type QueryLogsRequest struct {
 
 func (x *QueryLogsRequest) Reset() {
 	*x = QueryLogsRequest{}
-	mi := &file_strata_v1_ingester_proto_msgTypes[16]
+	mi := &file_strata_v1_ingester_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +1409,7 @@ func (x *QueryLogsRequest) String() string {
 func (*QueryLogsRequest) ProtoMessage() {}
 
 func (x *QueryLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_v1_ingester_proto_msgTypes[16]
+	mi := &file_strata_v1_ingester_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +1422,7 @@ func (x *QueryLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryLogsRequest.ProtoReflect.Descriptor instead.
 func (*QueryLogsRequest) Descriptor() ([]byte, []int) {
-	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{16}
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *QueryLogsRequest) GetStart() int64 {
@@ -1421,7 +1467,7 @@ type QueryLogsResponse struct {
 
 func (x *QueryLogsResponse) Reset() {
 	*x = QueryLogsResponse{}
-	mi := &file_strata_v1_ingester_proto_msgTypes[17]
+	mi := &file_strata_v1_ingester_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1433,7 +1479,7 @@ func (x *QueryLogsResponse) String() string {
 func (*QueryLogsResponse) ProtoMessage() {}
 
 func (x *QueryLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_v1_ingester_proto_msgTypes[17]
+	mi := &file_strata_v1_ingester_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1446,7 +1492,7 @@ func (x *QueryLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryLogsResponse.ProtoReflect.Descriptor instead.
 func (*QueryLogsResponse) Descriptor() ([]byte, []int) {
-	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{17}
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *QueryLogsResponse) GetResources() []*Resource {
@@ -1483,7 +1529,7 @@ type QuerySpansRequest struct {
 
 func (x *QuerySpansRequest) Reset() {
 	*x = QuerySpansRequest{}
-	mi := &file_strata_v1_ingester_proto_msgTypes[18]
+	mi := &file_strata_v1_ingester_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1541,7 @@ func (x *QuerySpansRequest) String() string {
 func (*QuerySpansRequest) ProtoMessage() {}
 
 func (x *QuerySpansRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_v1_ingester_proto_msgTypes[18]
+	mi := &file_strata_v1_ingester_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1554,7 @@ func (x *QuerySpansRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuerySpansRequest.ProtoReflect.Descriptor instead.
 func (*QuerySpansRequest) Descriptor() ([]byte, []int) {
-	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{18}
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *QuerySpansRequest) GetStart() int64 {
@@ -1543,7 +1589,7 @@ type QuerySpansResponse struct {
 
 func (x *QuerySpansResponse) Reset() {
 	*x = QuerySpansResponse{}
-	mi := &file_strata_v1_ingester_proto_msgTypes[19]
+	mi := &file_strata_v1_ingester_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1555,7 +1601,7 @@ func (x *QuerySpansResponse) String() string {
 func (*QuerySpansResponse) ProtoMessage() {}
 
 func (x *QuerySpansResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_v1_ingester_proto_msgTypes[19]
+	mi := &file_strata_v1_ingester_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1568,7 +1614,7 @@ func (x *QuerySpansResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuerySpansResponse.ProtoReflect.Descriptor instead.
 func (*QuerySpansResponse) Descriptor() ([]byte, []int) {
-	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{19}
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *QuerySpansResponse) GetResources() []*Resource {
@@ -1687,7 +1733,9 @@ const file_strata_v1_ingester_proto_rawDesc = "" +
 	"\tresources\x18\x02 \x03(\v2\x13.strata.v1.ResourceR\tresources\x12.\n" +
 	"\astreams\x18\x03 \x03(\v2\x14.strata.v1.LogStreamR\astreams\x12(\n" +
 	"\x06traces\x18\x04 \x03(\v2\x10.strata.v1.TraceR\x06traces\"\x0e\n" +
-	"\fPushResponse\"w\n" +
+	"\fPushResponse\"*\n" +
+	"\x0eRawPushRequest\x12\x18\n" +
+	"\arequest\x18\x01 \x01(\fR\arequest\"w\n" +
 	"\x0eReleaseRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x19\n" +
 	"\bflush_id\x18\x02 \x01(\x06R\aflushId\x12\x17\n" +
@@ -1737,9 +1785,10 @@ const file_strata_v1_ingester_proto_rawDesc = "" +
 	"\x0fATTR_TYPE_BYTES\x10\x04\x12\x13\n" +
 	"\x0fATTR_TYPE_ARRAY\x10\x05\x12\x11\n" +
 	"\rATTR_TYPE_MAP\x10\x06\x12\x13\n" +
-	"\x0fATTR_TYPE_EMPTY\x10\a2\x9c\x02\n" +
+	"\x0fATTR_TYPE_EMPTY\x10\a2\xdb\x02\n" +
 	"\bIngester\x127\n" +
-	"\x04Push\x12\x16.strata.v1.PushRequest\x1a\x17.strata.v1.PushResponse\x12@\n" +
+	"\x04Push\x12\x16.strata.v1.PushRequest\x1a\x17.strata.v1.PushResponse\x12=\n" +
+	"\aPushRaw\x12\x19.strata.v1.RawPushRequest\x1a\x17.strata.v1.PushResponse\x12@\n" +
 	"\aRelease\x12\x19.strata.v1.ReleaseRequest\x1a\x1a.strata.v1.ReleaseResponse\x12H\n" +
 	"\tQueryLogs\x12\x1b.strata.v1.QueryLogsRequest\x1a\x1c.strata.v1.QueryLogsResponse0\x01\x12K\n" +
 	"\n" +
@@ -1758,7 +1807,7 @@ func file_strata_v1_ingester_proto_rawDescGZIP() []byte {
 }
 
 var file_strata_v1_ingester_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_strata_v1_ingester_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_strata_v1_ingester_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_strata_v1_ingester_proto_goTypes = []any{
 	(AttrType)(0),              // 0: strata.v1.AttrType
 	(LabelMatcher_Type)(0),     // 1: strata.v1.LabelMatcher.Type
@@ -1775,14 +1824,15 @@ var file_strata_v1_ingester_proto_goTypes = []any{
 	(*Trace)(nil),              // 12: strata.v1.Trace
 	(*PushRequest)(nil),        // 13: strata.v1.PushRequest
 	(*PushResponse)(nil),       // 14: strata.v1.PushResponse
-	(*ReleaseRequest)(nil),     // 15: strata.v1.ReleaseRequest
-	(*ReleaseResponse)(nil),    // 16: strata.v1.ReleaseResponse
-	(*LabelMatcher)(nil),       // 17: strata.v1.LabelMatcher
-	(*LineFilter)(nil),         // 18: strata.v1.LineFilter
-	(*QueryLogsRequest)(nil),   // 19: strata.v1.QueryLogsRequest
-	(*QueryLogsResponse)(nil),  // 20: strata.v1.QueryLogsResponse
-	(*QuerySpansRequest)(nil),  // 21: strata.v1.QuerySpansRequest
-	(*QuerySpansResponse)(nil), // 22: strata.v1.QuerySpansResponse
+	(*RawPushRequest)(nil),     // 15: strata.v1.RawPushRequest
+	(*ReleaseRequest)(nil),     // 16: strata.v1.ReleaseRequest
+	(*ReleaseResponse)(nil),    // 17: strata.v1.ReleaseResponse
+	(*LabelMatcher)(nil),       // 18: strata.v1.LabelMatcher
+	(*LineFilter)(nil),         // 19: strata.v1.LineFilter
+	(*QueryLogsRequest)(nil),   // 20: strata.v1.QueryLogsRequest
+	(*QueryLogsResponse)(nil),  // 21: strata.v1.QueryLogsResponse
+	(*QuerySpansRequest)(nil),  // 22: strata.v1.QuerySpansRequest
+	(*QuerySpansResponse)(nil), // 23: strata.v1.QuerySpansResponse
 }
 var file_strata_v1_ingester_proto_depIdxs = []int32{
 	0,  // 0: strata.v1.Attr.type:type_name -> strata.v1.AttrType
@@ -1803,22 +1853,24 @@ var file_strata_v1_ingester_proto_depIdxs = []int32{
 	12, // 15: strata.v1.PushRequest.traces:type_name -> strata.v1.Trace
 	1,  // 16: strata.v1.LabelMatcher.type:type_name -> strata.v1.LabelMatcher.Type
 	2,  // 17: strata.v1.LineFilter.type:type_name -> strata.v1.LineFilter.Type
-	17, // 18: strata.v1.QueryLogsRequest.matchers:type_name -> strata.v1.LabelMatcher
-	18, // 19: strata.v1.QueryLogsRequest.filters:type_name -> strata.v1.LineFilter
+	18, // 18: strata.v1.QueryLogsRequest.matchers:type_name -> strata.v1.LabelMatcher
+	19, // 19: strata.v1.QueryLogsRequest.filters:type_name -> strata.v1.LineFilter
 	5,  // 20: strata.v1.QueryLogsResponse.resources:type_name -> strata.v1.Resource
 	7,  // 21: strata.v1.QueryLogsResponse.streams:type_name -> strata.v1.LogStream
 	5,  // 22: strata.v1.QuerySpansResponse.resources:type_name -> strata.v1.Resource
 	12, // 23: strata.v1.QuerySpansResponse.traces:type_name -> strata.v1.Trace
 	13, // 24: strata.v1.Ingester.Push:input_type -> strata.v1.PushRequest
-	15, // 25: strata.v1.Ingester.Release:input_type -> strata.v1.ReleaseRequest
-	19, // 26: strata.v1.Ingester.QueryLogs:input_type -> strata.v1.QueryLogsRequest
-	21, // 27: strata.v1.Ingester.QuerySpans:input_type -> strata.v1.QuerySpansRequest
-	14, // 28: strata.v1.Ingester.Push:output_type -> strata.v1.PushResponse
-	16, // 29: strata.v1.Ingester.Release:output_type -> strata.v1.ReleaseResponse
-	20, // 30: strata.v1.Ingester.QueryLogs:output_type -> strata.v1.QueryLogsResponse
-	22, // 31: strata.v1.Ingester.QuerySpans:output_type -> strata.v1.QuerySpansResponse
-	28, // [28:32] is the sub-list for method output_type
-	24, // [24:28] is the sub-list for method input_type
+	15, // 25: strata.v1.Ingester.PushRaw:input_type -> strata.v1.RawPushRequest
+	16, // 26: strata.v1.Ingester.Release:input_type -> strata.v1.ReleaseRequest
+	20, // 27: strata.v1.Ingester.QueryLogs:input_type -> strata.v1.QueryLogsRequest
+	22, // 28: strata.v1.Ingester.QuerySpans:input_type -> strata.v1.QuerySpansRequest
+	14, // 29: strata.v1.Ingester.Push:output_type -> strata.v1.PushResponse
+	14, // 30: strata.v1.Ingester.PushRaw:output_type -> strata.v1.PushResponse
+	17, // 31: strata.v1.Ingester.Release:output_type -> strata.v1.ReleaseResponse
+	21, // 32: strata.v1.Ingester.QueryLogs:output_type -> strata.v1.QueryLogsResponse
+	23, // 33: strata.v1.Ingester.QuerySpans:output_type -> strata.v1.QuerySpansResponse
+	29, // [29:34] is the sub-list for method output_type
+	24, // [24:29] is the sub-list for method input_type
 	24, // [24:24] is the sub-list for extension type_name
 	24, // [24:24] is the sub-list for extension extendee
 	0,  // [0:24] is the sub-list for field type_name
@@ -1835,7 +1887,7 @@ func file_strata_v1_ingester_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_strata_v1_ingester_proto_rawDesc), len(file_strata_v1_ingester_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	Ingester_Push_FullMethodName       = "/strata.v1.Ingester/Push"
+	Ingester_PushRaw_FullMethodName    = "/strata.v1.Ingester/PushRaw"
 	Ingester_Release_FullMethodName    = "/strata.v1.Ingester/Release"
 	Ingester_QueryLogs_FullMethodName  = "/strata.v1.Ingester/QueryLogs"
 	Ingester_QuerySpans_FullMethodName = "/strata.v1.Ingester/QuerySpans"
@@ -34,6 +35,7 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type IngesterClient interface {
 	Push(ctx context.Context, in *PushRequest, opts ...grpc.CallOption) (*PushResponse, error)
+	PushRaw(ctx context.Context, in *RawPushRequest, opts ...grpc.CallOption) (*PushResponse, error)
 	Release(ctx context.Context, in *ReleaseRequest, opts ...grpc.CallOption) (*ReleaseResponse, error)
 	QueryLogs(ctx context.Context, in *QueryLogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[QueryLogsResponse], error)
 	QuerySpans(ctx context.Context, in *QuerySpansRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[QuerySpansResponse], error)
@@ -51,6 +53,16 @@ func (c *ingesterClient) Push(ctx context.Context, in *PushRequest, opts ...grpc
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(PushResponse)
 	err := c.cc.Invoke(ctx, Ingester_Push_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingesterClient) PushRaw(ctx context.Context, in *RawPushRequest, opts ...grpc.CallOption) (*PushResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PushResponse)
+	err := c.cc.Invoke(ctx, Ingester_PushRaw_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +122,7 @@ type Ingester_QuerySpansClient = grpc.ServerStreamingClient[QuerySpansResponse]
 // for forward compatibility.
 type IngesterServer interface {
 	Push(context.Context, *PushRequest) (*PushResponse, error)
+	PushRaw(context.Context, *RawPushRequest) (*PushResponse, error)
 	Release(context.Context, *ReleaseRequest) (*ReleaseResponse, error)
 	QueryLogs(*QueryLogsRequest, grpc.ServerStreamingServer[QueryLogsResponse]) error
 	QuerySpans(*QuerySpansRequest, grpc.ServerStreamingServer[QuerySpansResponse]) error
@@ -125,6 +138,9 @@ type UnimplementedIngesterServer struct{}
 
 func (UnimplementedIngesterServer) Push(context.Context, *PushRequest) (*PushResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Push not implemented")
+}
+func (UnimplementedIngesterServer) PushRaw(context.Context, *RawPushRequest) (*PushResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PushRaw not implemented")
 }
 func (UnimplementedIngesterServer) Release(context.Context, *ReleaseRequest) (*ReleaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Release not implemented")
@@ -170,6 +186,24 @@ func _Ingester_Push_Handler(srv interface{}, ctx context.Context, dec func(inter
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(IngesterServer).Push(ctx, req.(*PushRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Ingester_PushRaw_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RawPushRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngesterServer).PushRaw(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Ingester_PushRaw_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngesterServer).PushRaw(ctx, req.(*RawPushRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -224,6 +258,10 @@ var Ingester_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Push",
 			Handler:    _Ingester_Push_Handler,
+		},
+		{
+			MethodName: "PushRaw",
+			Handler:    _Ingester_PushRaw_Handler,
 		},
 		{
 			MethodName: "Release",
