@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"runtime/debug"
 	rtmetrics "runtime/metrics"
 	"sync"
 	"sync/atomic"
@@ -112,9 +111,8 @@ type Ingester struct {
 	// behind the owner), so they are not flushed again when they arrive.
 	earlyReleased map[uint64]time.Time
 
-	// heapLive is the Go heap in use after the last GC, sampled by the flush loop: the
-	// records' estimated size misses the copies decoding, the WAL and flush batches make.
-	heapLive atomic.Int64
+	heapLive   atomic.Int64 // see liveHeap
+	heapReadAt atomic.Int64
 
 	flushMu        sync.Mutex // one flush pass at a time
 	storageOKSince time.Time  // zero while flushes fail; see package doc
@@ -148,12 +146,6 @@ func New(cfg Config, store Store, overrides *limits.Overrides, peers *client.Poo
 func (i *Ingester) starting(ctx context.Context) error {
 	if err := os.MkdirAll(i.cfg.WAL.Dir, 0o755); err != nil {
 		return fmt.Errorf("create WAL dir: %w", err)
-	}
-	// Keep the process near its memory budget: the GC works harder as the heap nears twice
-	// the record limit instead of letting RSS grow to several times it. An operator's
-	// GOMEMLIMIT wins.
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(2 * i.cfg.MaxMemoryBytes)
 	}
 	w, err := wal.Open(i.cfg.WAL)
 	if err != nil {
@@ -191,7 +183,6 @@ func (i *Ingester) running(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case now := <-t.C:
-			i.sampleHeap()
 			i.flushPass(ctx, now, false)
 			i.m.memBytes.Set(float64(i.memoryBytes()))
 			i.m.walBytes.Set(float64(i.wal.Size()))
@@ -300,7 +291,7 @@ func (i *Ingester) admit() error {
 	if i.closing {
 		return status.Error(codes.Unavailable, "ingester is shutting down")
 	}
-	if used := max(i.memBytes, i.heapLive.Load()); used > i.cfg.MaxMemoryBytes {
+	if used := max(i.memBytes, i.liveHeap()); used > i.cfg.MaxMemoryBytes {
 		i.m.refused.WithLabelValues("memory").Inc()
 		return status.Errorf(codes.ResourceExhausted, "ingester uses %d bytes of memory, over its limit of %d (-ingester.max-memory-bytes): flushing is behind", used, i.cfg.MaxMemoryBytes)
 	}
@@ -477,11 +468,17 @@ func (i *Ingester) CheckReady(ctx context.Context) error {
 	return nil
 }
 
-var heapSample = []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}}
-
-func (i *Ingester) sampleHeap() {
-	rtmetrics.Read(heapSample)
-	if heapSample[0].Value.Kind() == rtmetrics.KindUint64 {
-		i.heapLive.Store(int64(heapSample[0].Value.Uint64()))
+// liveHeap returns the Go heap in use after the last GC, read at most every 100ms: the
+// records' estimated size misses the copies decoding, the WAL and flush batches make.
+func (i *Ingester) liveHeap() int64 {
+	now := time.Now().UnixNano()
+	if last := i.heapReadAt.Load(); now-last < int64(100*time.Millisecond) || !i.heapReadAt.CompareAndSwap(last, now) {
+		return i.heapLive.Load()
 	}
+	s := []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	rtmetrics.Read(s)
+	if s[0].Value.Kind() == rtmetrics.KindUint64 {
+		i.heapLive.Store(int64(s[0].Value.Uint64()))
+	}
+	return i.heapLive.Load()
 }
