@@ -1,5 +1,6 @@
 // Package clickhouse is the only package in Strata that speaks SQL. It owns the schema and
-// its migrations, the batch writers the ingesters flush through, and (later) the readers.
+// its migrations, the batch writers the ingesters flush through, and the readers the
+// querier uses.
 //
 // # Schema
 //
@@ -20,4 +21,28 @@
 //   - trace_index maps trace id to its time range, so trace-by-id needs no time range.
 //
 // Every INSERT names its columns: 18.16 rejects a batch otherwise.
+//
+// # Readers
+//
+// User values reach SQL only through [Quote] (fuzzed, and checked against the server);
+// no read passes driver arguments, so the driver's placeholder binding never touches a
+// literal. Every read is scoped to one tenant and bounds the day partitions.
+//
+//   - logread.go: [Client.SelectLogs] streams log rows in time order with keyset
+//     pagination over adaptive time windows, skipping unmerged copies (same time and
+//     id); rows become logql entries with Loki 3's structured metadata (logentry.go).
+//   - logfilter.go: stream matchers, leading line filters (position() for |= and !=,
+//     re2 match() for |~ and !~) and flush/record exclusions as SQL. Readers re-check
+//     matchers in Go, so SQL regexps only need to be a superset; a regexp the server
+//     cannot compile is retried without regexp pushdown.
+//   - logcount.go: [Client.CountLogs] counts distinct records per time bucket and
+//     group (uniqExact(id); byte sums re-read de-duplicated rows only where copies
+//     exist), reading each grouping label with the pipeline's precedence.
+//   - logstreams.go: streams in a range, for labels, series, stats and volume.
+//   - spanread.go, spansearch.go, spantags.go: traces by id through trace_index,
+//     TraceQL conditions as a candidate-trace prefilter, tag names and values, and
+//     per-service statistics.
+//
+// Everything runs on 18.16: no toStartOfInterval (buckets are intDiv on the Int64
+// nanosecond timestamp), no hasToken, no JSONExtract, no Map.
 package clickhouse

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -21,6 +22,7 @@ import (
 	pb "github.com/strataobs/strata/proto/strata/v1"
 	"github.com/strataobs/strata/querier"
 	"github.com/strataobs/strata/ring"
+	"github.com/strataobs/strata/storage/clickhouse"
 )
 
 // Module names. Only the user-visible ones are valid -target values.
@@ -157,12 +159,46 @@ func (a *App) initIngester() (services.Service, error) {
 }
 
 func (a *App) initQuerier() (services.Service, error) {
-	a.querier = querier.New(a.cfg.Querier)
+	cfg := a.cfg.Querier
+	// Reads resolve tenants exactly as writes do.
+	cfg.AuthEnabled, cfg.DefaultTenant = a.cfg.Distributor.AuthEnabled, a.cfg.Distributor.DefaultTenant
+	storage := a.storage
+	a.querier = querier.New(cfg, querier.Deps{
+		// The client is set while the storage service starts; reading it only once the
+		// service runs orders the two.
+		Store: func() *clickhouse.Client {
+			if storage.State() != services.Running {
+				return nil
+			}
+			return storage.client
+		},
+		Cluster:    ringStatus(a.ring),
+		Registerer: a.reg,
+		Logger:     a.logger,
+	})
 	h := a.querier.Handler()
 	for _, prefix := range []string{"/loki/api/", "/api/", "/ui/api/"} {
 		a.server.srv.HTTP.PathPrefix(prefix).Handler(h)
 	}
 	return a.querier, nil
+}
+
+// ringStatus reports the ring members for the UI's cluster page.
+func ringStatus(r *dsring.Ring) querier.ClusterStatus {
+	return func(context.Context) (querier.Cluster, error) {
+		cl := querier.Cluster{ReplicationFactor: r.ReplicationFactor()}
+		set, err := r.GetAllHealthy(dsring.Reporting)
+		if err != nil && !errors.Is(err, dsring.ErrEmptyRing) {
+			return cl, err
+		}
+		now := time.Now()
+		for _, in := range set.Instances {
+			hb := time.Unix(in.Timestamp, 0)
+			cl.Members = append(cl.Members, querier.Member{ID: in.Id, Addr: in.Addr, State: in.State.String(), Zone: in.Zone,
+				Tokens: len(in.Tokens), Heartbeat: hb.UTC().Format(time.RFC3339), HeartbeatAgeSeconds: now.Sub(hb).Seconds()})
+		}
+		return cl, nil
+	}
 }
 
 // newPool is shared by the distributor (writes) and ingesters (releases).

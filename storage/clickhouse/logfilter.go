@@ -1,0 +1,195 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/ext"
+
+	"github.com/strataobs/strata/logql"
+)
+
+// LogFilter selects a tenant's log rows. Every reader takes one; logWhere turns it into
+// SQL that runs on ClickHouse 18.16 and on current servers.
+type LogFilter struct {
+	Tenant string
+	// Start (inclusive) and End (exclusive) bound the record timestamps, unix ns.
+	Start, End int64
+	// Matchers are stream-label matchers (= != =~ !~). A missing label matches as "".
+	Matchers []*logql.Matcher
+	// LineFilters are a query's leading line filters. They are pushed into SQL where
+	// that is exact or a superset (|= != as position(), |~ !~ as re2 match()); the
+	// caller runs its pipeline over the rows anyway.
+	LineFilters []*logql.LineFilterStage
+	// ExcludeFlushIDs are flush batches an ingester answered from memory.
+	ExcludeFlushIDs []uint64
+	// ExcludeIDs are records the caller already has (from ingesters): aggregations
+	// must not count them twice. Long lists travel as an external table.
+	ExcludeIDs []uint64
+}
+
+// maxInlineIDs is the longest id list written into the SQL text; longer ones go as an
+// external table so the query stays under the server's max_query_size.
+const maxInlineIDs = 1000
+
+// excludedIDsTable names the external table that carries LogFilter.ExcludeIDs.
+const excludedIDsTable = "strata_excluded_ids"
+
+// queryContext attaches the external tables a filter's SQL refers to.
+func queryContext(ctx context.Context, ids []uint64) (context.Context, error) {
+	if len(ids) <= maxInlineIDs {
+		return ctx, nil
+	}
+	tbl, err := ext.NewTable(excludedIDsTable, ext.Column("id", "UInt64"))
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if err := tbl.Append(id); err != nil {
+			return nil, err
+		}
+	}
+	return ch.Context(ctx, ch.WithExternalTable(tbl)), nil
+}
+
+// whereOpts switch off pushdowns a server refused.
+type whereOpts struct {
+	noRegex bool
+}
+
+// logWhere renders the filter. The service_name matchers use the service_name column
+// (the sort key's second part): the distributor stores the stream's service_name label
+// there, so both always agree.
+func logWhere(f *LogFilter, o whereOpts) string {
+	var b strings.Builder
+	b.WriteString("tenant = ")
+	b.WriteString(Quote(f.Tenant))
+	writeTimeRange(&b, "timestamp", f.Start, f.End)
+	for _, m := range f.Matchers {
+		if cond := matcherSQL(m, o); cond != "" {
+			b.WriteString(" AND ")
+			b.WriteString(cond)
+		}
+	}
+	for _, lf := range f.LineFilters {
+		if cond := lineFilterSQL(lf, o); cond != "" {
+			b.WriteString(" AND ")
+			b.WriteString(cond)
+		}
+	}
+	if len(f.ExcludeFlushIDs) > 0 {
+		b.WriteString(" AND flush_id NOT IN ")
+		b.WriteString(uintList(f.ExcludeFlushIDs))
+	}
+	writeExcludedIDs(&b, f.ExcludeIDs)
+	return b.String()
+}
+
+func writeExcludedIDs(b *strings.Builder, ids []uint64) {
+	switch {
+	case len(ids) == 0:
+	case len(ids) <= maxInlineIDs:
+		b.WriteString(" AND id NOT IN ")
+		b.WriteString(uintList(ids))
+	default:
+		b.WriteString(" AND id NOT IN " + excludedIDsTable)
+	}
+}
+
+// writeTimeRange bounds a nanosecond column to [start, end) and the day partition key
+// to the days in between, so whole partitions are skipped.
+func writeTimeRange(b *strings.Builder, col string, start, end int64) {
+	if end <= start {
+		b.WriteString(" AND 0")
+		return
+	}
+	b.WriteString(" AND day >= toDate(")
+	b.WriteString(Quote(dayOf(start).Format(time.DateOnly)))
+	b.WriteString(") AND day <= toDate(")
+	b.WriteString(Quote(dayOf(end - 1).Format(time.DateOnly)))
+	b.WriteString(") AND ")
+	b.WriteString(col)
+	b.WriteString(" >= ")
+	b.WriteString(strconv.FormatInt(start, 10))
+	b.WriteString(" AND ")
+	b.WriteString(col)
+	b.WriteString(" < ")
+	b.WriteString(strconv.FormatInt(end, 10))
+}
+
+// streamLabelSQL is the value of a stream label, "" when the stream lacks it.
+func streamLabelSQL(name string) string {
+	if name == "service_name" {
+		return "service_name"
+	}
+	return "arrayElement(labels_values, indexOf(labels_keys, " + Quote(name) + "))"
+}
+
+// matcherSQL renders one stream matcher. Regexps are anchored as in Loki
+// (^(?s:re)$); ClickHouse's re2 and Go's regexp share the syntax and semantics. The
+// readers re-check matchers in Go, so a dropped regexp (noRegex) stays correct.
+func matcherSQL(m *logql.Matcher, o whereOpts) string {
+	v := streamLabelSQL(m.Name)
+	switch m.Type {
+	case logql.MatchEqual:
+		return v + " = " + Quote(m.Value)
+	case logql.MatchNotEqual:
+		return v + " != " + Quote(m.Value)
+	case logql.MatchRegexp:
+		if o.noRegex {
+			return ""
+		}
+		return "match(" + v + ", " + Quote("^(?s:"+m.Value+")$") + ")"
+	case logql.MatchNotRegexp:
+		if o.noRegex {
+			return ""
+		}
+		return "NOT match(" + v + ", " + Quote("^(?s:"+m.Value+")$") + ")"
+	}
+	return ""
+}
+
+// lineFilterSQL renders a line filter, or "" when it has no SQL form (ip(), patterns).
+// |= is a byte substring search, like strings.Contains. For |~ the pattern is wrapped
+// in (?-s:...) because ClickHouse lets "." match a newline by default and Go does not.
+func lineFilterSQL(lf *logql.LineFilterStage, o whereOpts) string {
+	var one func(v string) string
+	switch lf.Op {
+	case logql.LineContains, logql.LineNotContains:
+		one = func(v string) string { return "position(body, " + Quote(v) + ") > 0" }
+	case logql.LineMatchRegexp, logql.LineNotMatchRegexp:
+		if o.noRegex {
+			return ""
+		}
+		one = func(v string) string { return "match(body, " + Quote("(?-s:"+v+")") + ")" }
+	default:
+		return ""
+	}
+	parts := make([]string, 0, len(lf.Values))
+	for _, v := range lf.Values {
+		if v.IP {
+			return ""
+		}
+		parts = append(parts, one(v.Value))
+	}
+	// A positive filter keeps a line when any value matches, a negated one when none does.
+	cond := "(" + strings.Join(parts, " OR ") + ")"
+	if lf.Op.Negated() {
+		return "NOT " + cond
+	}
+	return cond
+}
+
+// errCodeCannotCompileRegexp is ClickHouse's CANNOT_COMPILE_REGEXP.
+const errCodeCannotCompileRegexp = 427
+
+// isRegexpError reports whether the server refused a regular expression that Go
+// accepted (re2 versions differ a little); readers then retry without regexp pushdown.
+func isRegexpError(err error) bool {
+	var ex *ch.Exception
+	return errors.As(err, &ex) && ex.Code == errCodeCannotCompileRegexp
+}

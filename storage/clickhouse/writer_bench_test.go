@@ -1,0 +1,42 @@
+package clickhouse_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/strataobs/strata/bench"
+	"github.com/strataobs/strata/storage/clickhouse"
+)
+
+// BenchmarkLogBatchAdd is the flush path's row building: LogBatch.Add for the load
+// harness's realistic records (200 streams, 3-5 attributes, trace ids on half).
+func BenchmarkLogBatchAdd(b *testing.B) {
+	g := bench.NewGenerator(bench.DefaultGenConfig())
+	base := time.Now().UnixNano()
+	var rows []*bench.Rows
+	var wire, n int
+	for i := 0; i < 10; i++ {
+		tpl, err := g.Template()
+		if err != nil {
+			b.Fatal(err)
+		}
+		ld, err := tpl.Logs(base, int64(n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := bench.ToRows("bench", ld, uint64(i))
+		rows, wire, n = append(rows, r), wire+tpl.WireBytes(), n+r.Len()
+	}
+	b.SetBytes(int64(wire))
+	b.ReportAllocs()
+	for b.Loop() {
+		var batch clickhouse.LogBatch
+		for _, r := range rows {
+			r.AppendTo(&batch, 30, 1)
+		}
+		if batch.Len() != n {
+			b.Fatalf("batch has %d rows, want %d", batch.Len(), n)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+}
