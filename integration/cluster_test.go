@@ -23,6 +23,7 @@ import (
 type testCluster struct {
 	ingesters    []*cluster.Process
 	distributors []*cluster.Process
+	querier      *cluster.Process
 }
 
 func startCluster(t *testing.T, db *testDB, extra ...string) *testCluster {
@@ -48,8 +49,10 @@ func startCluster(t *testing.T, db *testDB, extra ...string) *testCluster {
 		p.Args = append([]string{"-target=distributor", "-memberlist.join=" + seed}, common...)
 		c.distributors = append(c.distributors, p)
 	}
+	c.querier = cluster.NewProcess(t, "querier", "127.0.0.7", root)
+	c.querier.Args = append([]string{"-target=querier", "-memberlist.join=" + seed}, common...)
 	var wg sync.WaitGroup
-	for _, p := range append(append([]*cluster.Process{}, c.ingesters...), c.distributors...) {
+	for _, p := range append(append([]*cluster.Process{c.querier}, c.ingesters...), c.distributors...) {
 		wg.Add(1)
 		go func() { defer wg.Done(); p.Start(bin) }()
 	}
@@ -62,7 +65,7 @@ func startCluster(t *testing.T, db *testDB, extra ...string) *testCluster {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, p := range append(c.ingesters, c.distributors...) {
+			for _, p := range append(append(c.ingesters, c.distributors...), c.querier) {
 				t.Logf("---- %s log tail\n%s", p.Name, p.Tail(30))
 			}
 		}

@@ -96,7 +96,12 @@ func (a *App) Run() error {
 	}
 	a.server.srv.HTTP.Handle("/ready", a.readyHandler(sm))
 	if a.querier != nil {
-		// The UI catches every path no API claimed, so it is mounted last.
+		// Prefix routes go last so that they never shadow a module's exact paths; the UI
+		// catches every path no API claimed.
+		h := a.querier.Handler()
+		for _, prefix := range []string{"/loki/api/", "/api/", "/ui/api/"} {
+			a.server.srv.HTTP.PathPrefix(prefix).Handler(h)
+		}
 		a.server.srv.HTTP.PathPrefix("/").Handler(web.Handler())
 	}
 	sm.AddListener(services.NewManagerListener(nil, nil, func(s services.Service) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/go-kit/log/level"
@@ -127,19 +126,6 @@ func (a *App) initDistributor() (services.Service, error) {
 	for _, p := range distributor.LokiPushPaths {
 		a.server.srv.HTTP.Handle(p, push)
 	}
-	// dskit initialises modules that do not depend on each other in map order, so the
-	// querier's /loki/api/ prefix is registered before these routes in about one start in
-	// four and would shadow them. Router middleware runs on whichever route matched, so
-	// this sends pushes to the distributor whatever the order.
-	a.server.srv.HTTP.Use(func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if slices.Contains(distributor.LokiPushPaths, r.URL.Path) {
-				push.ServeHTTP(w, r)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	})
 	return a.distributor, nil
 }
 
@@ -175,11 +161,11 @@ func (a *App) initQuerier() (services.Service, error) {
 		Cluster:    ringStatus(a.ring),
 		Registerer: a.reg,
 		Logger:     a.logger,
+		Recent:     &querier.IngesterReader{Ring: a.ring, Pool: a.pool},
 	})
-	h := a.querier.Handler()
-	for _, prefix := range []string{"/loki/api/", "/api/", "/ui/api/"} {
-		a.server.srv.HTTP.PathPrefix(prefix).Handler(h)
-	}
+	// Its routes are mounted in Run, after every module registered its exact paths: dskit
+	// initialises independent modules in no fixed order, and these prefixes would shadow
+	// routes registered after them (the distributor's Loki push).
 	return a.querier, nil
 }
 
