@@ -46,7 +46,8 @@
 //     queries merge storage and memory in (time, id) order and keep one row per id;
 //     counts pushed into ClickHouse exclude the ids Recent returned (an external table
 //     when there are many) and count those in Go; traces keep one span per id.
-//   - With Recent nil (single binary today) the querier reads ClickHouse only.
+//   - With Recent nil (tests) the querier reads ClickHouse only; the app passes
+//     IngesterReader (ingesters.go), which asks the ingesters in the ring.
 //
 // ClickHouse itself may hold copies of a record until ReplacingMergeTree merges them:
 // row reads skip adjacent copies (same time and id) and aggregations count distinct
@@ -67,5 +68,6 @@
 //
 // # Not yet
 //
-// The tail websocket, patterns (answered empty) and Loki's multi-tenant "a|b" reads.
+// Patterns (answered empty), Loki's multi-tenant "a|b" reads, and a push-based tail:
+// the tail websocket (loki_tail.go) polls storage and ingester memory every second.
 package querier

@@ -34,6 +34,7 @@ func (q *Querier) registerLoki() {
 		g.Handle(method, "/format_query", q.lokiHandler(handleFormatQuery))
 	}
 	g.GET("/drilldown-limits", q.lokiHandler(q.handleDrilldownLimits))
+	q.registerTail()
 }
 
 // lokiRequest is what a Loki handler gets: parameters, tenant and the headers that

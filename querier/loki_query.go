@@ -31,7 +31,7 @@ func (q *Querier) runQuery(ctx context.Context, tenant string, lq lokiQuery) (lo
 	if err != nil {
 		return nil, execStats{}, err
 	}
-	if err := q.checkQueryLimits(lq); err != nil {
+	if err := q.checkQueryLimits(expr, lq); err != nil {
 		return nil, execStats{}, err
 	}
 	var v logql.Value
@@ -51,8 +51,11 @@ func (q *Querier) runQuery(ctx context.Context, tenant string, lq lokiQuery) (lo
 	return v, st, err
 }
 
-func (q *Querier) checkQueryLimits(lq lokiQuery) error {
-	if max := q.cfg.MaxEntriesLimit; max > 0 && lq.limit > max {
+// checkQueryLimits applies the request limits. The line limit only binds log queries:
+// Grafana sends its maxLines with metric queries too.
+func (q *Querier) checkQueryLimits(expr logql.Expr, lq lokiQuery) error {
+	_, isLog := expr.(*logql.LogQueryExpr)
+	if max := q.cfg.MaxEntriesLimit; isLog && max > 0 && lq.limit > max {
 		return badRequest("max entries limit per query exceeded, limit > max_entries_limit (%d > %d); raise -querier.max-entries-limit-per-query", lq.limit, max)
 	}
 	if max := q.cfg.MaxQueryRange; max > 0 && time.Duration(lq.end-lq.start) > max {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -172,7 +173,7 @@ func labelValueSQL(name string) string {
 	if cond, val, ok := fieldSQL(name); ok {
 		arm(cond, val)
 	}
-	attr := "arrayElement(attr_values, indexOf(" + keysSQL("attr_keys", name) + ", " + q + "))"
+	attr := "arrayElement(attr_values, " + keyIndexSQL("attr_keys", name) + ")"
 	arm(attr+" != ''", attr)
 	switch name {
 	case MetaScopeName:
@@ -180,7 +181,7 @@ func labelValueSQL(name string) string {
 	case MetaScopeVersion:
 		arm("scope_version != ''", "scope_version")
 	}
-	res := "arrayElement(res_values, indexOf(" + keysSQL("res_keys", name) + ", " + q + "))"
+	res := "arrayElement(res_values, " + keyIndexSQL("res_keys", name) + ")"
 	arm(res+" != ''", res)
 	return "multiIf(" + strings.Join(arms, ", ") + ", '')"
 }
@@ -206,12 +207,31 @@ func fieldSQL(name string) (cond, val string, ok bool) {
 	return "", "", false
 }
 
-// keysSQL is an attribute-key array as label names. Only a name with "_" can come from
-// a key that is not itself a valid label name (LabelName turns the rest into "_"), so
-// other names look the raw keys up and skip the per-row rewrite.
-func keysSQL(col, name string) string {
+// keyIndexSQL is the 1-based index of the first key in an attribute-key array whose
+// label name (LabelName) is name, or 0. Only a name with "_" can come from a key that
+// is not itself that name, so other names use plain indexOf. For the rest a regexp
+// matches exactly the keys LabelName maps to name: "_" stands for any character
+// outside [a-zA-Z0-9] (outside [a-zA-Z] first, where digits become "_" too). Matching
+// keys this way is about three times cheaper on 18.16 than rewriting every key with
+// replaceRegexpAll and looking the name up.
+func keyIndexSQL(col, name string) string {
 	if !strings.Contains(name, "_") {
-		return col
+		return "indexOf(" + col + ", " + Quote(name) + ")"
 	}
-	return "arrayMap(k -> replaceRegexpAll(replaceRegexpAll(k, '[^a-zA-Z0-9_]', '_'), '^[0-9]', '_'), " + col + ")"
+	var re strings.Builder
+	re.WriteByte('^')
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c == '_' && i == 0:
+			re.WriteString("[^a-zA-Z]")
+		case c == '_':
+			re.WriteString("[^a-zA-Z0-9]")
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+			re.WriteByte(c)
+		default:
+			re.WriteString(regexp.QuoteMeta(string(c))) // not a label name; match it literally
+		}
+	}
+	re.WriteByte('$')
+	return "arrayFirstIndex(k -> match(k, " + Quote(re.String()) + "), " + col + ")"
 }

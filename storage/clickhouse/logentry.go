@@ -59,7 +59,7 @@ type logFields struct {
 // Attribute keys become label names the way the distributor names stream labels
 // (dots and other characters become "_"). Empty values are left out: in LogQL an
 // empty label and a missing one are the same.
-func (f *logFields) metadata() logql.Labels {
+func (f *logFields) metadata(names labelNames) logql.Labels {
 	m := make(logql.Labels, 0, 8+len(f.attrKeys)+len(f.resKeys))
 	add := func(name, value string) {
 		if value == "" || m.Has(name) {
@@ -81,12 +81,12 @@ func (f *logFields) metadata() logql.Labels {
 		add(MetaObservedTimestamp, strconv.FormatInt(f.observed, 10))
 	}
 	for i, k := range f.attrKeys {
-		add(LabelName(k), f.attrValues[i])
+		add(names.of(k), f.attrValues[i])
 	}
 	add(MetaScopeName, f.scopeName)
 	add(MetaScopeVersion, f.scopeVersion)
 	for i, k := range f.resKeys {
-		name := LabelName(k)
+		name := names.of(k)
 		if !containsString(f.labelKeys, name) {
 			add(name, f.resValues[i])
 		}
@@ -110,6 +110,27 @@ func containsString(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// labelNames caches LabelName for a reader: the same few keys recur on every row. A
+// nil cache computes each name.
+type labelNames map[string]string
+
+// maxLabelNames bounds a cache; attribute keys are few, but not guaranteed to be.
+const maxLabelNames = 10000
+
+func (c labelNames) of(k string) string {
+	if c == nil {
+		return LabelName(k)
+	}
+	if n, ok := c[k]; ok {
+		return n
+	}
+	n := LabelName(k)
+	if len(c) < maxLabelNames {
+		c[k] = n
+	}
+	return n
 }
 
 // LabelName turns an attribute key into a label name as the distributor does for stream
@@ -150,5 +171,5 @@ func LogRowFromRecord(s *pb.LogStream, res *pb.Resource, r *pb.LogRecord) LogRow
 	}
 	f.attrKeys, f.attrValues, _ = splitAttrs(r.Attributes)
 	f.resKeys, f.resValues, _ = splitAttrs(res.GetAttributes())
-	return LogRow{ID: r.Id, Entry: logql.Entry{Timestamp: r.Timestamp, Line: r.Body, Stream: f.stream(), Metadata: f.metadata()}}
+	return LogRow{ID: r.Id, Entry: logql.Entry{Timestamp: r.Timestamp, Line: r.Body, Stream: f.stream(), Metadata: f.metadata(nil)}}
 }

@@ -66,6 +66,7 @@ type LogIterator struct {
 	// streams caches stream labels, and whether they pass the matchers, by stream id:
 	// rows of one stream share one Labels value.
 	streams map[uint64]streamInfo
+	names   labelNames
 }
 
 type streamInfo struct {
@@ -80,7 +81,7 @@ func (c *Client) SelectLogs(ctx context.Context, q LogQuery) *LogIterator {
 	if page <= 0 {
 		page = defaultPageSize
 	}
-	it := &LogIterator{c: c, ctx: ctx, q: q, page: min(page, maxPageSize), streams: map[uint64]streamInfo{},
+	it := &LogIterator{c: c, ctx: ctx, q: q, page: min(page, maxPageSize), streams: map[uint64]streamInfo{}, names: labelNames{},
 		remLo: q.Start, remHi: q.End, width: max((q.End-q.Start)/initialWindows, 1)}
 	it.done = it.remLo >= it.remHi
 	return it
@@ -227,7 +228,7 @@ func (it *LogIterator) scanPage(rows driver.Rows) (int, error) {
 		if !si.ok {
 			continue
 		}
-		it.buf = append(it.buf, LogRow{ID: id, Entry: logql.Entry{Timestamp: f.ts, Line: body, Stream: si.labels, Metadata: f.metadata()}})
+		it.buf = append(it.buf, LogRow{ID: id, Entry: logql.Entry{Timestamp: f.ts, Line: body, Stream: si.labels, Metadata: f.metadata(it.names)}})
 	}
 	return n, rows.Err()
 }
