@@ -40,14 +40,14 @@ func (i *Ingester) QueryLogs(req *pb.QueryLogsRequest, srv grpc.ServerStreamingS
 		}
 		b.add(le)
 		if b.n >= queryChunk {
-			resp.Resources, resp.Streams = b.resources, b.streams
+			resp.Resources, resp.Streams = b.res.list, b.streams
 			if err := srv.Send(resp); err != nil {
 				return err
 			}
 			resp, b = &pb.QueryLogsResponse{}, logChunk{}
 		}
 	}
-	resp.Resources, resp.Streams = b.resources, b.streams
+	resp.Resources, resp.Streams = b.res.list, b.streams
 	return srv.Send(resp)
 }
 
@@ -63,14 +63,14 @@ func (i *Ingester) QuerySpans(req *pb.QuerySpansRequest, srv grpc.ServerStreamin
 	for k := range entries {
 		b.add(&entries[k])
 		if b.n >= queryChunk {
-			resp.Resources, resp.Traces = b.resources, b.traces
+			resp.Resources, resp.Traces = b.res.list, b.traces
 			if err := srv.Send(resp); err != nil {
 				return err
 			}
 			resp, b = &pb.QuerySpansResponse{}, spanChunk{}
 		}
 	}
-	resp.Resources, resp.Traces = b.resources, b.traces
+	resp.Resources, resp.Traces = b.res.list, b.traces
 	return srv.Send(resp)
 }
 
@@ -213,18 +213,36 @@ func labelValue(ls []*pb.Label, name string) string {
 	return ""
 }
 
+// resourceTable numbers the resources of one response message.
+type resourceTable struct {
+	list []*pb.Resource
+	idx  map[*pb.Resource]uint32
+}
+
+func (t *resourceTable) index(r *pb.Resource) uint32 {
+	if t.idx == nil {
+		t.idx = map[*pb.Resource]uint32{}
+	}
+	if k, ok := t.idx[r]; ok {
+		return k
+	}
+	k := uint32(len(t.list))
+	t.idx[r] = k
+	t.list = append(t.list, r)
+	return k
+}
+
 // logChunk groups entries of one response by stream and resource.
 type logChunk struct {
-	n         int
-	resources []*pb.Resource
-	resIdx    map[*pb.Resource]uint32
-	streams   []*pb.LogStream
-	byStream  map[*pb.LogStream]*pb.LogStream
+	n        int
+	res      resourceTable
+	streams  []*pb.LogStream
+	byStream map[*pb.LogStream]*pb.LogStream
 }
 
 func (c *logChunk) add(le *logEntry) {
 	if c.byStream == nil {
-		c.byStream, c.resIdx = map[*pb.LogStream]*pb.LogStream{}, map[*pb.Resource]uint32{}
+		c.byStream = map[*pb.LogStream]*pb.LogStream{}
 	}
 	st := c.byStream[le.stream]
 	if st == nil {
@@ -232,31 +250,21 @@ func (c *logChunk) add(le *logEntry) {
 		c.byStream[le.stream] = st
 		c.streams = append(c.streams, st)
 	}
-	st.Records = append(st.Records, withResource(le.rec, c.resource(le.res)))
+	st.Records = append(st.Records, withResource(le.rec, c.res.index(le.res)))
 	c.n++
 }
 
-func (c *logChunk) resource(r *pb.Resource) uint32 {
-	if k, ok := c.resIdx[r]; ok {
-		return k
-	}
-	k := uint32(len(c.resources))
-	c.resIdx[r] = k
-	c.resources = append(c.resources, r)
-	return k
-}
-
+// spanChunk groups spans of one response by trace and resource.
 type spanChunk struct {
-	n         int
-	resources []*pb.Resource
-	resIdx    map[*pb.Resource]uint32
-	traces    []*pb.Trace
-	byTrace   map[*pb.Trace]*pb.Trace
+	n       int
+	res     resourceTable
+	traces  []*pb.Trace
+	byTrace map[*pb.Trace]*pb.Trace
 }
 
 func (c *spanChunk) add(se *spanEntry) {
 	if c.byTrace == nil {
-		c.byTrace, c.resIdx = map[*pb.Trace]*pb.Trace{}, map[*pb.Resource]uint32{}
+		c.byTrace = map[*pb.Trace]*pb.Trace{}
 	}
 	tr := c.byTrace[se.trace]
 	if tr == nil {
@@ -264,13 +272,7 @@ func (c *spanChunk) add(se *spanEntry) {
 		c.byTrace[se.trace] = tr
 		c.traces = append(c.traces, tr)
 	}
-	k, ok := c.resIdx[se.res]
-	if !ok {
-		k = uint32(len(c.resources))
-		c.resIdx[se.res] = k
-		c.resources = append(c.resources, se.res)
-	}
-	tr.Spans = append(tr.Spans, spanWithResource(se.span, k))
+	tr.Spans = append(tr.Spans, spanWithResource(se.span, c.res.index(se.res)))
 	c.n++
 }
 

@@ -41,16 +41,7 @@ func (p *Pool) QueryLogs(ctx context.Context, addrs []string, maxErrors int, ten
 		if err != nil {
 			return err
 		}
-		for {
-			resp, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			m.addLogs(resp)
-		}
+		return drain(stream.Recv, m.addLogs)
 	})
 }
 
@@ -61,17 +52,22 @@ func (p *Pool) QuerySpans(ctx context.Context, addrs []string, maxErrors int, te
 		if err != nil {
 			return err
 		}
-		for {
-			resp, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			m.addSpans(resp)
-		}
+		return drain(stream.Recv, m.addSpans)
 	})
+}
+
+// drain hands every message of a server stream to add until the stream ends.
+func drain[T any](recv func() (T, error), add func(T)) error {
+	for {
+		msg, err := recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		add(msg)
+	}
 }
 
 func (p *Pool) fanOut(ctx context.Context, addrs []string, maxErrors int, call func(context.Context, pb.IngesterClient, *merger) error) (*Recent, error) {
