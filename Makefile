@@ -6,7 +6,7 @@ GOBIN     := $(shell $(GO) env GOPATH)/bin
 STRATA_CLICKHOUSE ?=
 CH_ADDR   := $(if $(STRATA_CLICKHOUSE),$(STRATA_CLICKHOUSE),127.0.0.1:9000)
 
-.PHONY: all build run test test-go clickhouse-start clickhouse-stop proto bench fmt vet clean
+.PHONY: all build run cluster cluster-stop cluster-status test test-go clickhouse-start clickhouse-stop proto bench fmt vet clean
 
 all: build
 
@@ -23,6 +23,17 @@ clickhouse-stop:
 
 run: build clickhouse-start
 	$(BIN) -target=all -clickhouse.address=$(CH_ADDR) -ingester.wal-dir=.data/wal $(ARGS)
+
+# A local cluster on loopback (2 distributors, 3 ingesters with RF=3, 2 queriers), the topology
+# the integration tests use; logs go to .data/cluster/logs/. Stop it with make cluster-stop.
+cluster: build clickhouse-start
+	STRATA_BIN=$(BIN) STRATA_CLICKHOUSE=$(CH_ADDR) scripts/cluster start
+
+cluster-stop:
+	scripts/cluster stop
+
+cluster-status:
+	scripts/cluster status
 
 test: build clickhouse-start test-go
 

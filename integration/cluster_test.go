@@ -96,6 +96,14 @@ type loadResult struct {
 // OTLP exporter would. It is bounded in count and in time (deadline).
 func sendLoad(t *testing.T, addrs []string, tenant string, n, batch int, deadline time.Time, res *loadResult) {
 	t.Helper()
+	sendLoadUntil(t, addrs, tenant, n, batch, deadline, nil, res)
+}
+
+// sendLoadUntil is sendLoad that also ends when stop closes. A worker checks stop only
+// before it takes a new batch and retries a taken batch until it is acknowledged, so the
+// acknowledged records are exactly the ids below ackedLogs (unless the deadline passed).
+func sendLoadUntil(t *testing.T, addrs []string, tenant string, n, batch int, deadline time.Time, stop <-chan struct{}, res *loadResult) {
+	t.Helper()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	base := time.Now().Add(-time.Minute)
@@ -106,6 +114,11 @@ func sendLoad(t *testing.T, addrs []string, tenant string, n, batch int, deadlin
 			cc := grpcConn(t, addrs[w%len(addrs)])
 			lc, tc := plogotlp.NewGRPCClient(cc), ptraceotlp.NewGRPCClient(cc)
 			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
 				b := int(next.Add(1) - 1)
 				if b*batch >= n || time.Now().After(deadline) {
 					return
