@@ -33,24 +33,26 @@ func startCluster(t *testing.T, db *testDB, extra ...string) *testCluster {
 	common := append([]string{db.flag(), "-ring.heartbeat-period=1s", "-ring.heartbeat-timeout=15s",
 		"-memberlist.gossip-interval=100ms", "-memberlist.pullpush-interval=2s",
 		"-ingester.max-epoch-age=1s", "-ingester.release-grace=15s", "-ingester.flushed-retention=2s"}, extra...)
-	var seed string
+	// Every process joins through all three ingesters, as a DNS name of a headless service
+	// would resolve in Kubernetes: a restarted ingester must find the others, not just itself.
+	var join []string
 	for i := 0; i < 3; i++ {
 		host := fmt.Sprintf("127.0.0.%d", 2+i)
 		p := cluster.NewProcess(t, fmt.Sprintf("ingester-%d", i+1), host, root)
-		if seed == "" {
-			seed = p.MemberlistAddr()
-		}
-		p.Args = append(append([]string{"-target=ingester", "-memberlist.join=" + seed}, common...), p.Args...)
+		join = append(join, "-memberlist.join="+p.MemberlistAddr())
 		c.ingesters = append(c.ingesters, p)
+	}
+	for _, p := range c.ingesters {
+		p.Args = append(append(append([]string{"-target=ingester"}, join...), common...), p.Args...)
 	}
 	for i := 0; i < 2; i++ {
 		host := fmt.Sprintf("127.0.0.%d", 5+i)
 		p := cluster.NewProcess(t, fmt.Sprintf("distributor-%d", i+1), host, root)
-		p.Args = append([]string{"-target=distributor", "-memberlist.join=" + seed}, common...)
+		p.Args = append(append([]string{"-target=distributor"}, join...), common...)
 		c.distributors = append(c.distributors, p)
 	}
 	c.querier = cluster.NewProcess(t, "querier", "127.0.0.7", root)
-	c.querier.Args = append([]string{"-target=querier", "-memberlist.join=" + seed}, common...)
+	c.querier.Args = append(append([]string{"-target=querier"}, join...), common...)
 	var wg sync.WaitGroup
 	for _, p := range append(append([]*cluster.Process{c.querier}, c.ingesters...), c.distributors...) {
 		wg.Add(1)

@@ -52,11 +52,12 @@ func TestMakeCluster(t *testing.T) {
 			}
 		}
 	})
+	began := time.Now()
 	out, err := makeCmd("cluster")
 	if err != nil {
 		t.Fatalf("make cluster: %v\n%s", err, out)
 	}
-	t.Logf("make cluster:\n%s", out)
+	t.Logf("make cluster took %s:\n%s", time.Since(began).Round(time.Millisecond), out)
 	if out, err := makeCmd("cluster-status"); err != nil {
 		t.Fatalf("make cluster-status: %v\n%s", err, out)
 	}
@@ -134,8 +135,10 @@ func TestMakeCluster(t *testing.T) {
 	}
 	t.Logf("metrics: accepted %v, received by replicas %v, flushed %v log records", accepted, received, flushed)
 
+	began = time.Now()
 	out, err = makeCmd("cluster-stop")
 	stopped = true
+	t.Logf("make cluster-stop took %s", time.Since(began).Round(time.Millisecond))
 	if err != nil {
 		t.Fatalf("make cluster-stop: %v\n%s", err, out)
 	}

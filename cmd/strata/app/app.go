@@ -56,6 +56,9 @@ func New(cfg *Config) (*App, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg.Server.Registerer, cfg.Server.Gatherer = reg, reg
+	// Failed gRPC calls are logged; their requests are tenants' telemetry (megabytes, and
+	// not ours to copy into logs), so only the method, status and duration are.
+	cfg.Server.ExcludeRequestInLog = true
 	logger := dslog.NewGoKitWithLevel(cfg.Server.LogLevel, cfg.Server.LogFormat)
 	cfg.Server.Log = logger
 	return &App{cfg: cfg, logger: logger, reg: reg, pool: newPool()}, nil
