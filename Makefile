@@ -5,8 +5,11 @@ GOBIN     := $(shell $(GO) env GOPATH)/bin
 # When STRATA_CLICKHOUSE is set (host:port), run and test use that server instead of a private one.
 STRATA_CLICKHOUSE ?=
 CH_ADDR   := $(if $(STRATA_CLICKHOUSE),$(STRATA_CLICKHOUSE),127.0.0.1:9000)
+# Browser for the web UI tests (integration/webui_test.go runs web/e2e/run.mjs).
+CHROMIUM_PATH ?= /usr/bin/chromium
+export CHROMIUM_PATH
 
-.PHONY: all build run cluster cluster-stop cluster-status test test-go clickhouse-start clickhouse-stop proto bench fmt vet clean
+.PHONY: all build run cluster cluster-stop cluster-status test test-go clickhouse-start clickhouse-stop proto bench fmt vet clean docs web-deps test-web-unit
 
 all: build
 
@@ -35,7 +38,18 @@ cluster-stop:
 cluster-status:
 	scripts/cluster status
 
-test: build clickhouse-start test-go
+test: build clickhouse-start web-deps test-web-unit test-go
+
+# web/node_modules (Vitest, playwright-core for the browser tests), installed exactly as
+# package-lock.json pins them; the stamp makes a changed lock file reinstall.
+web-deps: web/node_modules/.package-lock.json
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+test-web-unit: web-deps
+	cd web && npm test
 
 test-go:
 	STRATA_TEST_CLICKHOUSE=$(CH_ADDR) STRATA_BIN=$(CURDIR)/$(BIN) $(GO) test -p 1 -count=1 -timeout 45m ./...
@@ -52,6 +66,11 @@ vet:
 
 fmt:
 	gofmt -l -w $$(git ls-files '*.go')
+
+# docs/configuration.md is generated from the flag definitions (cmd/strata/app/reference.go);
+# TestConfigurationReferenceIsCurrent fails when it is stale.
+docs:
+	$(GO) test ./cmd/strata/app -run '^TestConfigurationReferenceIsCurrent$$' -count=1 -args -update
 
 proto:
 	$(GO) install github.com/bufbuild/buf/cmd/buf@v1.75.0

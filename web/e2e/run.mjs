@@ -36,6 +36,16 @@ const TRACE_ID = randomBytes(16).toString('hex');
 const newSpanId = () => randomBytes(8).toString('hex');
 const LOG_LINES = 30;
 const ERROR_LINES = 5;
+// Levels of the seeded lines (the trace line is info): what the histogram must count.
+const LEVEL_COUNTS = (() => {
+  const c = { error: 0, info: 1, debug: 0 };
+  for (let i = 0; i < LOG_LINES; i++) c[i < ERROR_LINES ? 'error' : i % 3 ? 'info' : 'debug']++;
+  return c;
+})();
+// More lines than Loki's default max_entries_limit_per_query (5000), in their own stream:
+// a 10,000-line limit must still load them all.
+const BULK = `e2e-bulk-${RUN}`;
+const BULK_LINES = 5200;
 
 // ---------------------------------------------------------------------------------------
 // helpers
@@ -142,6 +152,11 @@ async function seed() {
   }
   values.push([String(t), `run=${RUN} level=info msg="trace-line-${RUN} calling provider"`, { run: RUN, trace_id: TRACE_ID, span_id: LOG_SPAN.id }]);
   await push([{ stream: { service_name: SVC }, values }]);
+  const bulk = [];
+  for (let i = 0; i < BULK_LINES; i++) {
+    bulk.push([String(t - 600n * 1_000_000_000n + BigInt(i) * 100_000_000n), `bulk-${RUN} level=info n=${i} msg="bulk line for the line limit test"`]);
+  }
+  await push([{ stream: { service_name: BULK }, values: bulk }]);
   const res = await fetch(`${OTLP}/v1/traces`, {
     method: 'POST',
     headers: headers({ 'Content-Type': 'application/json' }),
@@ -161,6 +176,10 @@ async function seed() {
     const batches = r?.batches ?? r?.resourceSpans ?? r?.trace?.resourceSpans ?? [];
     const n = batches.reduce((a, b) => a + (b.scopeSpans ?? b.instrumentationLibrarySpans ?? []).reduce((x, s) => x + (s.spans?.length ?? 0), 0), 0);
     return n >= spans.length;
+  });
+  await until('the bulk log lines', async () => {
+    const r = await http('GET', `${BASE}/loki/api/v1/query?${q({ query: `sum(count_over_time({service_name="${BULK}"}[2h]))`, time: endNs })}`);
+    return Number(r?.data?.result?.[0]?.value?.[1] ?? 0) >= BULK_LINES;
   });
 }
 
@@ -274,8 +293,32 @@ async function tests() {
     await page.goto(url('/logs', { mode: 'code', q: RUN_Q, from: 'now-15m' }));
     await page.locator('[data-testid=histogram] svg').waitFor();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=histogram] rect.bar').length > 0, null, { timeout: STEP });
-    const legend = await page.locator('[data-testid=histogram] .legend').innerText();
-    expect(/\d/.test(legend), `legend shows counts: "${legend}"`);
+    // The legend counts every seeded line by level.
+    const legend = (await page.locator('[data-testid=histogram] .legend').innerText()).replace(/\s+/g, ' ').trim();
+    for (const [lvl, n] of Object.entries(LEVEL_COUNTS)) {
+      expect(new RegExp(`\\b${lvl} ${n}\\b`).test(legend), `legend "${legend}" should count ${n} ${lvl} lines`);
+    }
+    const bars = await page.locator('[data-testid=histogram] rect.bar').count();
+    expect(bars > 0, 'bars drawn');
+    await shot(page, 'logs-histogram');
+  });
+
+  await test('line limit above the server maximum', async (page) => {
+    await page.goto(url('/logs', { mode: 'code', q: `{service_name="${BULK}"} |= "bulk-${RUN}"`, from: 'now-30m', limit: '10000' }));
+    await page.waitForFunction(
+      (n) => {
+        const s = document.querySelector('[data-testid=result-stats]');
+        return document.querySelector('[data-testid=error]') || (s && s.dataset.loading === 'false' && Number(s.dataset.rows) >= n);
+      },
+      BULK_LINES,
+      { timeout: STEP * 2 },
+    );
+    const err = await page.locator('[data-testid=error]').count();
+    expect(err === 0, `error shown: ${err ? await page.locator('[data-testid=error]').innerText() : ''}`);
+    await waitText(page.locator('[data-testid=result-stats]'), new RegExp(`^${BULK_LINES.toLocaleString('en-US')} lines`));
+    // the virtualised list reaches the oldest line
+    await page.locator('[data-testid=log-list]').evaluate((el) => { el.scrollTop = el.scrollHeight; });
+    await page.locator('[data-testid=log-row]', { hasText: `bulk-${RUN} level=info n=0 ` }).waitFor();
   });
 
   await test('expand a record', async (page) => {

@@ -201,6 +201,26 @@ export async function lokiQueryRange(p: QueryRangeParams): Promise<QueryRangeRes
   };
 }
 
+/** Loki's default max_entries_limit_per_query, for servers that do not report theirs. */
+export const DEFAULT_MAX_ENTRIES = 5000;
+
+/**
+ * The largest `limit` one log query may ask for (0 = no maximum), from the server's
+ * /loki/api/v1/drilldown-limits. Larger line limits are read in pages of this size, since the
+ * server refuses them with 400 instead of truncating.
+ */
+export function lokiMaxEntries(): Promise<number> {
+  return cached('drilldown-limits', async () => {
+    try {
+      const r = await request<{ limits?: { max_entries_limit_per_query?: unknown } }>('/loki/api/v1/drilldown-limits');
+      const n = Number(r?.limits?.max_entries_limit_per_query);
+      return Number.isFinite(n) && n >= 0 ? n : DEFAULT_MAX_ENTRIES;
+    } catch {
+      return DEFAULT_MAX_ENTRIES;
+    }
+  }, 600_000);
+}
+
 /**
  * The live-tail websocket URL. Browsers cannot set headers on a websocket, so the tenant goes
  * in the `tenant` query parameter, which Strata's tail endpoint accepts in place of X-Scope-OrgID.

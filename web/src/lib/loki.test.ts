@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  detectLevel, fnv32, lineFields, mergeRows, normalizeLevel, parseLogfmt, parseMatrix, parseStreams, parseTailFrame,
+  collectPages, detectLevel, fnv32, lineFields, mergeRows, normalizeLevel, parseLogfmt, parseMatrix, parseStreams, parseTailFrame,
   rowLabels, rowSpanId, rowTraceId, toCsv, toNdjson, volumeBuckets,
 } from './loki';
 
@@ -155,5 +155,55 @@ describe('export', () => {
     expect(csv[0]).toBe('timestamp,ts_ns,level,detected_level,service_name,status,trace_id,line');
     expect(csv[1]).toBe('2025-11-25T15:30:45.000Z,1764084645000000000,error,error,checkout,500,4BF92F3577B34DA6A3CE929D0E0E4736,GET /cart 500');
     expect(csv[2]).toBe('2025-11-25T15:30:44.500Z,1764084644500000000,warn,,web,,,"level=warn msg=""slow request"" took=2s"');
+  });
+});
+
+describe('collectPages', () => {
+  // A server holding `n` lines, `perTs` per timestamp, that answers backward queries with
+  // end exclusive and refuses limits above `max`, as Loki and Strata do.
+  function server(n: number, perTs: number, max: number) {
+    const all = parseStreams([{ stream: { s: 'a' }, values: Array.from({ length: n }, (_, i) => [String(1_000_000 + Math.floor(i / perTs)), `line ${i}`]) }], false).rows;
+    const calls: number[] = [];
+    const fetchPage = async (after: string | null, limit: number) => {
+      calls.push(limit);
+      if (limit > max) throw new Error(`limit ${limit} > ${max}`);
+      const end = after === null ? Infinity : Number(after) + 1;
+      return all.filter((r) => Number(r.tsNs) < end).slice(0, limit);
+    };
+    return { all, calls, fetchPage };
+  }
+
+  it('loads more lines than one page may hold', async () => {
+    const s = server(12_000, 1, 5000);
+    const seen: number[] = [];
+    const p = await collectPages(10_000, 5000, s.fetchPage, (rows) => seen.push(rows.length));
+    expect(p.rows.length).toBe(10_000);
+    expect(p.rows.map((r) => r.line)).toEqual(s.all.slice(0, 10_000).map((r) => r.line));
+    expect(p.more).toBe(true);
+    expect(Math.max(...s.calls)).toBeLessThanOrEqual(5000);
+    expect(seen[0]).toBe(5000);
+  });
+
+  it('stops at the end of the data and keeps lines that share a timestamp', async () => {
+    const s = server(7003, 7, 1000);
+    const p = await collectPages(10_000, 1000, s.fetchPage);
+    expect(p.rows.length).toBe(7003);
+    expect(new Set(p.rows.map((r) => r.id)).size).toBe(7003);
+    expect(p.more).toBe(false);
+  });
+
+  it('uses one request when the limit fits', async () => {
+    const s = server(50, 1, 5000);
+    const p = await collectPages(1000, 5000, s.fetchPage);
+    expect(s.calls).toEqual([1000]);
+    expect(p.rows.length).toBe(50);
+    expect(p.more).toBe(false);
+  });
+
+  it('ends when one timestamp holds more lines than a page', async () => {
+    const s = server(30, 30, 10);
+    const p = await collectPages(100, 10, s.fetchPage);
+    expect(p.rows.length).toBe(10);
+    expect(p.more).toBe(true);
   });
 });

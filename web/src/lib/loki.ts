@@ -311,3 +311,39 @@ export function toCsv(rows: LogRow[]): string {
   }
   return lines.join('\r\n') + '\r\n';
 }
+
+export interface PagedLines {
+  rows: LogRow[];
+  /** The last page was full: older lines may exist. */
+  more: boolean;
+}
+
+/**
+ * Reads up to `limit` lines newest first in pages of at most `pageMax` (the server's
+ * max_entries_limit_per_query; 0 = no maximum). Each page ends just after the oldest line so
+ * far (`fetchPage` gets that line's timestamp, null for the first page), so it repeats the
+ * lines at the boundary timestamp: they are dropped by id, and a page that adds nothing ends
+ * the walk (more lines share one timestamp than a page holds). `onPage` sees every page but
+ * the last, so the first lines can be shown while the rest load.
+ */
+export async function collectPages(
+  limit: number,
+  pageMax: number,
+  fetchPage: (afterNs: string | null, limit: number) => Promise<LogRow[]>,
+  onPage?: (rows: LogRow[]) => void,
+): Promise<PagedLines> {
+  const size = pageMax > 0 ? Math.min(limit, pageMax) : limit;
+  let rows: LogRow[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const want = Math.max(1, Math.min(size, limit - rows.length + (after === null ? 0 : 1)));
+    const page = await fetchPage(after, want);
+    const before = rows.length;
+    rows = before ? mergeRows(rows, page) : page;
+    if (rows.length > limit) rows = rows.slice(0, limit);
+    const full = page.length >= want;
+    if (!full || rows.length >= limit || rows.length === before) return { rows, more: full };
+    onPage?.(rows);
+    after = rows[rows.length - 1].tsNs;
+  }
+}

@@ -11,14 +11,14 @@ import { LogDetails, type FilterKind } from '../components/LogDetails';
 import { highlightRegex, LogList } from '../components/LogList';
 import { Highlighted, QueryEditor, type Completer, type CompletionItem } from '../components/QueryEditor';
 import { copyText, download, useDelayed, useHotkeys } from '../hooks';
-import { lokiLabels, lokiLabelValues, lokiQueryRange } from '../lib/api';
+import { lokiLabels, lokiLabelValues, lokiMaxEntries, lokiQueryRange } from '../lib/api';
 import {
   addLabelFilterStage, addSelectorMatcher, buildLogQL, completionContext, emptyBuilder, ensureParser, isMetricQuery,
   LEVEL_LABEL, lineFilterTerms, parseBuilder, PIPELINE_ITEMS, quote, SERVICE_LABEL, TOP_ITEMS, tokenize, traceLogsQuery,
   volumeQuery, type BuilderState,
 } from '../lib/logql';
 import {
-  LEVELS, mergeRows, parseMatrix, parseStreams, rowSpanId, rowToJson, toCsv, toNdjson, volumeBuckets, type Level, type LogRow,
+  collectPages, LEVELS, mergeRows, parseMatrix, parseStreams, rowSpanId, rowToJson, toCsv, toNdjson, volumeBuckets, type Level, type LogRow,
   type Series, type VolumeBucket,
 } from '../lib/loki';
 import { settings } from '../lib/settings';
@@ -42,6 +42,8 @@ interface LogsResult {
   more: boolean;
   startNs: string;
   warnings: string[];
+  /** Later pages are still being read. */
+  loading?: boolean;
 }
 
 interface VolumeResult {
@@ -115,6 +117,44 @@ export function LogsPage({ state }: { state: AppState }) {
     lokiLabels(startNs, endNs).then(setLabels, () => setLabels(null));
   }, [range?.startMs, range?.endMs]);
 
+  // Reads `limit` lines newest first, in pages the server accepts; `show` gets each page as
+  // it arrives so the first lines are on screen while later pages load.
+  const readLines = async (
+    startNs: string, endNs: string, signal: AbortSignal | undefined,
+    show: (p: { rows: LogRow[]; more: boolean; categorized: boolean; streams: number; warnings: string[] }, done: boolean) => void,
+  ) => {
+    const pageMax = await lokiMaxEntries();
+    let categorized = true;
+    const streams = new Set<string>();
+    const warnings = new Set<string>();
+    const info = (rows: LogRow[], more: boolean) => ({ rows, more, categorized, streams: streams.size, warnings: [...warnings] });
+    const res = await collectPages(limit, pageMax, async (after, n) => {
+      const res = await lokiQueryRange({ query: q, startNs, endNs: after === null ? endNs : addNs(after, 1), limit: n, direction: 'backward', signal });
+      if (res.resultType !== 'streams') throw new Error(`Expected log lines but the server returned a ${res.resultType}.`);
+      const p = parseStreams(res.result, res.categorized, 'backward');
+      categorized &&= p.categorized || !p.rows.length;
+      for (const r of p.rows) streams.add(JSON.stringify(r.stream));
+      for (const w of res.warnings) warnings.add(w);
+      return p.rows;
+    }, (rows) => show(info(rows, false), false));
+    show(info(res.rows, res.more), true);
+  };
+
+  // performance.mark('strata:first-rows') once the first lines of a query are painted
+  // (a frame, then a task after it), for web/e2e/perf.mjs; 'strata:rows-loaded' when all
+  // pages are in.
+  const firstRowsMark = useRef(false);
+  useEffect(() => {
+    if (!logs) return;
+    if (firstRowsMark.current && logs.rows.length) {
+      firstRowsMark.current = false;
+      requestAnimationFrame(() => setTimeout(() => {
+        performance.mark('strata:first-rows', { detail: { rows: logs.rows.length } });
+      }, 0));
+    }
+    if (!logs.loading) performance.mark('strata:rows-loaded', { detail: { rows: logs.rows.length } });
+  }, [logs]);
+
   const run = useCallback(async () => {
     abort.current?.abort();
     if (state.live) return;
@@ -157,16 +197,15 @@ export function LogsPage({ state }: { state: AppState }) {
     setLoadingLogs(true);
     setLoadingVol(true);
     const t0 = performance.now();
-    const logsP = lokiQueryRange({ query: q, startNs, endNs, limit, direction: 'backward', signal: ac.signal })
-      .then((res) => {
-        if (ac.signal.aborted) return;
-        if (res.resultType !== 'streams') throw new Error(`Expected log lines but the server returned a ${res.resultType}.`);
-        const p = parseStreams(res.result, res.categorized, 'backward');
-        setLogs({
-          rows: p.rows, categorized: p.categorized, streams: p.streams, tookMs: performance.now() - t0, limit,
-          more: p.rows.length >= limit, startNs, warnings: res.warnings,
-        });
-      })
+    performance.mark('strata:query-start');
+    firstRowsMark.current = true;
+    const logsP = readLines(startNs, endNs, ac.signal, (p, done) => {
+      if (ac.signal.aborted) return;
+      setLogs({
+        rows: p.rows, categorized: p.categorized, streams: p.streams, tookMs: performance.now() - t0, limit,
+        more: done && p.more, startNs, warnings: p.warnings, loading: !done,
+      });
+    })
       .catch((e) => {
         if ((e as Error).name !== 'AbortError') {
           setErr(e);
@@ -206,10 +245,10 @@ export function LogsPage({ state }: { state: AppState }) {
     setLoadingMore(true);
     try {
       const oldest = logs.rows[logs.rows.length - 1];
-      const res = await lokiQueryRange({ query: q, startNs: logs.startNs, endNs: addNs(oldest.tsNs, 1), limit, direction: 'backward' });
-      const p = parseStreams(res.result, res.categorized, 'backward');
-      const merged = mergeRows(logs.rows, p.rows);
-      setLogs({ ...logs, rows: merged, more: merged.length > logs.rows.length && p.rows.length >= limit });
+      await readLines(logs.startNs, addNs(oldest.tsNs, 1), undefined, (p, done) => {
+        const merged = mergeRows(logs.rows, p.rows);
+        setLogs({ ...logs, rows: merged, more: done && merged.length > logs.rows.length && p.more, loading: !done });
+      });
     } catch (e) {
       setErr(e);
     } finally {
@@ -426,9 +465,10 @@ export function LogsPage({ state }: { state: AppState }) {
 
       <div class="resbar">
         {!state.live && !metric && logs && (
-          <span data-testid="result-stats">
+          <span data-testid="result-stats" data-rows={logs.rows.length} data-loading={logs.loading ? 'true' : 'false'}>
             <b>{logs.rows.length.toLocaleString()}</b> lines
             <span class="muted"> · {logs.streams} streams · {Math.round(logs.tookMs)} ms</span>
+            {logs.loading && <span class="muted"> · reading more…</span>}
             {logs.more && <span class="warn-text"> · line limit reached</span>}
             {!logs.categorized && logs.rows.length > 0 && <span class="muted" title="The server did not honour X-Loki-Response-Encoding-Flags: categorize-labels"> · labels not categorised</span>}
           </span>
