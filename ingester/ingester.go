@@ -112,6 +112,8 @@ type Ingester struct {
 	earlyReleased map[uint64]time.Time
 
 	heapLive   atomic.Int64 // see liveHeap
+	stored     atomic.Int64 // records kept since start, for the ingest rate in Stats
+	rate       rateMeter
 	heapReadAt atomic.Int64
 
 	flushMu        sync.Mutex // one flush pass at a time
@@ -184,6 +186,7 @@ func (i *Ingester) running(ctx context.Context) error {
 			return nil
 		case now := <-t.C:
 			i.flushPass(ctx, now, false)
+			i.rate.observe(now, i.stored.Load())
 			i.m.memBytes.Set(float64(i.memoryBytes()))
 			i.m.walBytes.Set(float64(i.wal.Size()))
 		}
@@ -279,6 +282,7 @@ func (i *Ingester) keep(req *pb.PushRequest, payload []byte) (*pb.PushResponse, 
 	n := i.insert(e, req, time.Now())
 	i.mu.Unlock()
 	i.m.records.Add(float64(n))
+	i.stored.Add(int64(n))
 	return &pb.PushResponse{}, nil
 }
 

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -91,6 +92,34 @@ func TestMakeCluster(t *testing.T) {
 	if res.ackedLogs.Load() != n || res.ackedSpans.Load() != n {
 		t.Fatalf("acknowledged %d logs / %d spans of %d: %v", res.ackedLogs.Load(), res.ackedSpans.Load(), n, res.firstOtherErr.Load())
 	}
+	// The UI's cluster page shows each ingester's load, asked of the ingesters themselves.
+	body, status, err := httpGetTenant(queriers[0].HTTPURL()+"/ui/api/cluster", tenant)
+	if err != nil || status != 200 {
+		t.Fatalf("/ui/api/cluster: %d %v %s", status, err, body)
+	}
+	var cl struct {
+		Members []struct {
+			ID            string  `json:"id"`
+			State         string  `json:"state"`
+			IngestRate    float64 `json:"ingestRate"`
+			MemoryRecords int64   `json:"memoryRecords"`
+			WALBytes      int64   `json:"walBytes"`
+		} `json:"members"`
+	}
+	if err := json.Unmarshal([]byte(body), &cl); err != nil {
+		t.Fatalf("/ui/api/cluster: %v: %s", err, body)
+	}
+	var rate float64
+	for _, m := range cl.Members {
+		if m.State != "ACTIVE" || m.WALBytes == 0 {
+			t.Errorf("cluster page member %+v: want ACTIVE with a WAL", m)
+		}
+		rate += m.IngestRate
+	}
+	if len(cl.Members) != 3 || rate <= 0 {
+		t.Errorf("cluster page: %d members, total ingest rate %.0f/s; want 3 members and a rate above 0: %s", len(cl.Members), rate, body)
+	}
+	t.Logf("cluster page: ingest rate %.0f records/s over the last 10 s", rate)
 	for _, q := range queriers {
 		err := cluster.Eventually(context.Background(), time.Minute, func() error {
 			got, err := lokiCount(t, q, tenant, `{service_name=~"svc-.*"}`)

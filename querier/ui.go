@@ -32,6 +32,7 @@ type Member struct {
 	IngestRate          float64 `json:"ingestRate"`
 	FlushLagSeconds     float64 `json:"flushLagSeconds"`
 	MemoryRecords       int64   `json:"memoryRecords"`
+	MemoryBytes         int64   `json:"memoryBytes"`
 	WALBytes            int64   `json:"walBytes"`
 }
 

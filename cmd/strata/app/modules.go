@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/go-kit/log/level"
@@ -158,7 +159,7 @@ func (a *App) initQuerier() (services.Service, error) {
 			}
 			return storage.client
 		},
-		Cluster:    ringStatus(a.ring),
+		Cluster:    ringStatus(a.ring, a.pool),
 		Registerer: a.reg,
 		Logger:     a.logger,
 		Recent:     &querier.IngesterReader{Ring: a.ring, Pool: a.pool},
@@ -169,20 +170,41 @@ func (a *App) initQuerier() (services.Service, error) {
 	return a.querier, nil
 }
 
-// ringStatus reports the ring members for the UI's cluster page.
-func ringStatus(r *dsring.Ring) querier.ClusterStatus {
-	return func(context.Context) (querier.Cluster, error) {
+// ringStatus reports the ring members for the UI's cluster page, with each ingester's
+// load asked of it directly (an ingester that does not answer in time shows zeros).
+func ringStatus(r *dsring.Ring, pool *client.Pool) querier.ClusterStatus {
+	return func(ctx context.Context) (querier.Cluster, error) {
 		cl := querier.Cluster{ReplicationFactor: r.ReplicationFactor()}
 		set, err := r.GetAllHealthy(dsring.Reporting)
 		if err != nil && !errors.Is(err, dsring.ErrEmptyRing) {
 			return cl, err
 		}
 		now := time.Now()
-		for _, in := range set.Instances {
+		cl.Members = make([]querier.Member, len(set.Instances))
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		var wg sync.WaitGroup
+		for k, in := range set.Instances {
 			hb := time.Unix(in.Timestamp, 0)
-			cl.Members = append(cl.Members, querier.Member{ID: in.Id, Addr: in.Addr, State: in.State.String(), Zone: in.Zone,
-				Tokens: len(in.Tokens), Heartbeat: hb.UTC().Format(time.RFC3339), HeartbeatAgeSeconds: now.Sub(hb).Seconds()})
+			m := &cl.Members[k]
+			*m = querier.Member{ID: in.Id, Addr: in.Addr, State: in.State.String(), Zone: in.Zone,
+				Tokens: len(in.Tokens), Heartbeat: hb.UTC().Format(time.RFC3339), HeartbeatAgeSeconds: now.Sub(hb).Seconds()}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := pool.Get(in.Addr)
+				if err != nil {
+					return
+				}
+				st, err := c.Stats(ctx, &pb.StatsRequest{})
+				if err != nil {
+					return
+				}
+				m.IngestRate, m.FlushLagSeconds, m.MemoryRecords, m.MemoryBytes, m.WALBytes =
+					st.IngestRate, st.FlushLagSeconds, st.MemoryRecords, st.MemoryBytes, st.WalBytes
+			}()
 		}
+		wg.Wait()
 		return cl, nil
 	}
 }

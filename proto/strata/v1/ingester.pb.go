@@ -1638,6 +1638,124 @@ func (x *QuerySpansResponse) GetFlushIds() []uint64 {
 	return nil
 }
 
+// StatsResponse is an ingester's load for the UI's cluster page.
+type StatsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatsRequest) Reset() {
+	*x = StatsRequest{}
+	mi := &file_strata_v1_ingester_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatsRequest) ProtoMessage() {}
+
+func (x *StatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_strata_v1_ingester_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
+func (*StatsRequest) Descriptor() ([]byte, []int) {
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{21}
+}
+
+type StatsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Records (logs and spans) stored per second, averaged over the last ~10 s.
+	IngestRate float64 `protobuf:"fixed64,1,opt,name=ingest_rate,json=ingestRate,proto3" json:"ingest_rate,omitempty"`
+	// Records held in memory, flushed or not.
+	MemoryRecords int64 `protobuf:"varint,2,opt,name=memory_records,json=memoryRecords,proto3" json:"memory_records,omitempty"`
+	// Approximate bytes of those records.
+	MemoryBytes int64 `protobuf:"varint,3,opt,name=memory_bytes,json=memoryBytes,proto3" json:"memory_bytes,omitempty"`
+	WalBytes    int64 `protobuf:"varint,4,opt,name=wal_bytes,json=walBytes,proto3" json:"wal_bytes,omitempty"`
+	// Age of the oldest record this ingester holds and has not seen stored (0 when none):
+	// how far flushing is behind.
+	FlushLagSeconds float64 `protobuf:"fixed64,5,opt,name=flush_lag_seconds,json=flushLagSeconds,proto3" json:"flush_lag_seconds,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *StatsResponse) Reset() {
+	*x = StatsResponse{}
+	mi := &file_strata_v1_ingester_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatsResponse) ProtoMessage() {}
+
+func (x *StatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_strata_v1_ingester_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
+func (*StatsResponse) Descriptor() ([]byte, []int) {
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *StatsResponse) GetIngestRate() float64 {
+	if x != nil {
+		return x.IngestRate
+	}
+	return 0
+}
+
+func (x *StatsResponse) GetMemoryRecords() int64 {
+	if x != nil {
+		return x.MemoryRecords
+	}
+	return 0
+}
+
+func (x *StatsResponse) GetMemoryBytes() int64 {
+	if x != nil {
+		return x.MemoryBytes
+	}
+	return 0
+}
+
+func (x *StatsResponse) GetWalBytes() int64 {
+	if x != nil {
+		return x.WalBytes
+	}
+	return 0
+}
+
+func (x *StatsResponse) GetFlushLagSeconds() float64 {
+	if x != nil {
+		return x.FlushLagSeconds
+	}
+	return 0
+}
+
 var File_strata_v1_ingester_proto protoreflect.FileDescriptor
 
 const file_strata_v1_ingester_proto_rawDesc = "" +
@@ -1776,7 +1894,15 @@ const file_strata_v1_ingester_proto_rawDesc = "" +
 	"\x12QuerySpansResponse\x121\n" +
 	"\tresources\x18\x01 \x03(\v2\x13.strata.v1.ResourceR\tresources\x12(\n" +
 	"\x06traces\x18\x02 \x03(\v2\x10.strata.v1.TraceR\x06traces\x12\x1b\n" +
-	"\tflush_ids\x18\x03 \x03(\x06R\bflushIds*\xaf\x01\n" +
+	"\tflush_ids\x18\x03 \x03(\x06R\bflushIds\"\x0e\n" +
+	"\fStatsRequest\"\xc3\x01\n" +
+	"\rStatsResponse\x12\x1f\n" +
+	"\vingest_rate\x18\x01 \x01(\x01R\n" +
+	"ingestRate\x12%\n" +
+	"\x0ememory_records\x18\x02 \x01(\x03R\rmemoryRecords\x12!\n" +
+	"\fmemory_bytes\x18\x03 \x01(\x03R\vmemoryBytes\x12\x1b\n" +
+	"\twal_bytes\x18\x04 \x01(\x03R\bwalBytes\x12*\n" +
+	"\x11flush_lag_seconds\x18\x05 \x01(\x01R\x0fflushLagSeconds*\xaf\x01\n" +
 	"\bAttrType\x12\x14\n" +
 	"\x10ATTR_TYPE_STRING\x10\x00\x12\x12\n" +
 	"\x0eATTR_TYPE_BOOL\x10\x01\x12\x11\n" +
@@ -1785,14 +1911,15 @@ const file_strata_v1_ingester_proto_rawDesc = "" +
 	"\x0fATTR_TYPE_BYTES\x10\x04\x12\x13\n" +
 	"\x0fATTR_TYPE_ARRAY\x10\x05\x12\x11\n" +
 	"\rATTR_TYPE_MAP\x10\x06\x12\x13\n" +
-	"\x0fATTR_TYPE_EMPTY\x10\a2\xdb\x02\n" +
+	"\x0fATTR_TYPE_EMPTY\x10\a2\x97\x03\n" +
 	"\bIngester\x127\n" +
 	"\x04Push\x12\x16.strata.v1.PushRequest\x1a\x17.strata.v1.PushResponse\x12=\n" +
 	"\aPushRaw\x12\x19.strata.v1.RawPushRequest\x1a\x17.strata.v1.PushResponse\x12@\n" +
 	"\aRelease\x12\x19.strata.v1.ReleaseRequest\x1a\x1a.strata.v1.ReleaseResponse\x12H\n" +
 	"\tQueryLogs\x12\x1b.strata.v1.QueryLogsRequest\x1a\x1c.strata.v1.QueryLogsResponse0\x01\x12K\n" +
 	"\n" +
-	"QuerySpans\x12\x1c.strata.v1.QuerySpansRequest\x1a\x1d.strata.v1.QuerySpansResponse0\x01B4Z2github.com/strataobs/strata/proto/strata/v1;stratab\x06proto3"
+	"QuerySpans\x12\x1c.strata.v1.QuerySpansRequest\x1a\x1d.strata.v1.QuerySpansResponse0\x01\x12:\n" +
+	"\x05Stats\x12\x17.strata.v1.StatsRequest\x1a\x18.strata.v1.StatsResponseB4Z2github.com/strataobs/strata/proto/strata/v1;stratab\x06proto3"
 
 var (
 	file_strata_v1_ingester_proto_rawDescOnce sync.Once
@@ -1807,7 +1934,7 @@ func file_strata_v1_ingester_proto_rawDescGZIP() []byte {
 }
 
 var file_strata_v1_ingester_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_strata_v1_ingester_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_strata_v1_ingester_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_strata_v1_ingester_proto_goTypes = []any{
 	(AttrType)(0),              // 0: strata.v1.AttrType
 	(LabelMatcher_Type)(0),     // 1: strata.v1.LabelMatcher.Type
@@ -1833,6 +1960,8 @@ var file_strata_v1_ingester_proto_goTypes = []any{
 	(*QueryLogsResponse)(nil),  // 21: strata.v1.QueryLogsResponse
 	(*QuerySpansRequest)(nil),  // 22: strata.v1.QuerySpansRequest
 	(*QuerySpansResponse)(nil), // 23: strata.v1.QuerySpansResponse
+	(*StatsRequest)(nil),       // 24: strata.v1.StatsRequest
+	(*StatsResponse)(nil),      // 25: strata.v1.StatsResponse
 }
 var file_strata_v1_ingester_proto_depIdxs = []int32{
 	0,  // 0: strata.v1.Attr.type:type_name -> strata.v1.AttrType
@@ -1864,13 +1993,15 @@ var file_strata_v1_ingester_proto_depIdxs = []int32{
 	16, // 26: strata.v1.Ingester.Release:input_type -> strata.v1.ReleaseRequest
 	20, // 27: strata.v1.Ingester.QueryLogs:input_type -> strata.v1.QueryLogsRequest
 	22, // 28: strata.v1.Ingester.QuerySpans:input_type -> strata.v1.QuerySpansRequest
-	14, // 29: strata.v1.Ingester.Push:output_type -> strata.v1.PushResponse
-	14, // 30: strata.v1.Ingester.PushRaw:output_type -> strata.v1.PushResponse
-	17, // 31: strata.v1.Ingester.Release:output_type -> strata.v1.ReleaseResponse
-	21, // 32: strata.v1.Ingester.QueryLogs:output_type -> strata.v1.QueryLogsResponse
-	23, // 33: strata.v1.Ingester.QuerySpans:output_type -> strata.v1.QuerySpansResponse
-	29, // [29:34] is the sub-list for method output_type
-	24, // [24:29] is the sub-list for method input_type
+	24, // 29: strata.v1.Ingester.Stats:input_type -> strata.v1.StatsRequest
+	14, // 30: strata.v1.Ingester.Push:output_type -> strata.v1.PushResponse
+	14, // 31: strata.v1.Ingester.PushRaw:output_type -> strata.v1.PushResponse
+	17, // 32: strata.v1.Ingester.Release:output_type -> strata.v1.ReleaseResponse
+	21, // 33: strata.v1.Ingester.QueryLogs:output_type -> strata.v1.QueryLogsResponse
+	23, // 34: strata.v1.Ingester.QuerySpans:output_type -> strata.v1.QuerySpansResponse
+	25, // 35: strata.v1.Ingester.Stats:output_type -> strata.v1.StatsResponse
+	30, // [30:36] is the sub-list for method output_type
+	24, // [24:30] is the sub-list for method input_type
 	24, // [24:24] is the sub-list for extension type_name
 	24, // [24:24] is the sub-list for extension extendee
 	0,  // [0:24] is the sub-list for field type_name
@@ -1887,7 +2018,7 @@ func file_strata_v1_ingester_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_strata_v1_ingester_proto_rawDesc), len(file_strata_v1_ingester_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

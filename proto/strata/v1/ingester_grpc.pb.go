@@ -28,6 +28,7 @@ const (
 	Ingester_Release_FullMethodName    = "/strata.v1.Ingester/Release"
 	Ingester_QueryLogs_FullMethodName  = "/strata.v1.Ingester/QueryLogs"
 	Ingester_QuerySpans_FullMethodName = "/strata.v1.Ingester/QuerySpans"
+	Ingester_Stats_FullMethodName      = "/strata.v1.Ingester/Stats"
 )
 
 // IngesterClient is the client API for Ingester service.
@@ -39,6 +40,7 @@ type IngesterClient interface {
 	Release(ctx context.Context, in *ReleaseRequest, opts ...grpc.CallOption) (*ReleaseResponse, error)
 	QueryLogs(ctx context.Context, in *QueryLogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[QueryLogsResponse], error)
 	QuerySpans(ctx context.Context, in *QuerySpansRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[QuerySpansResponse], error)
+	Stats(ctx context.Context, in *StatsRequest, opts ...grpc.CallOption) (*StatsResponse, error)
 }
 
 type ingesterClient struct {
@@ -117,6 +119,16 @@ func (c *ingesterClient) QuerySpans(ctx context.Context, in *QuerySpansRequest, 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Ingester_QuerySpansClient = grpc.ServerStreamingClient[QuerySpansResponse]
 
+func (c *ingesterClient) Stats(ctx context.Context, in *StatsRequest, opts ...grpc.CallOption) (*StatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StatsResponse)
+	err := c.cc.Invoke(ctx, Ingester_Stats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IngesterServer is the server API for Ingester service.
 // All implementations must embed UnimplementedIngesterServer
 // for forward compatibility.
@@ -126,6 +138,7 @@ type IngesterServer interface {
 	Release(context.Context, *ReleaseRequest) (*ReleaseResponse, error)
 	QueryLogs(*QueryLogsRequest, grpc.ServerStreamingServer[QueryLogsResponse]) error
 	QuerySpans(*QuerySpansRequest, grpc.ServerStreamingServer[QuerySpansResponse]) error
+	Stats(context.Context, *StatsRequest) (*StatsResponse, error)
 	mustEmbedUnimplementedIngesterServer()
 }
 
@@ -150,6 +163,9 @@ func (UnimplementedIngesterServer) QueryLogs(*QueryLogsRequest, grpc.ServerStrea
 }
 func (UnimplementedIngesterServer) QuerySpans(*QuerySpansRequest, grpc.ServerStreamingServer[QuerySpansResponse]) error {
 	return status.Error(codes.Unimplemented, "method QuerySpans not implemented")
+}
+func (UnimplementedIngesterServer) Stats(context.Context, *StatsRequest) (*StatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Stats not implemented")
 }
 func (UnimplementedIngesterServer) mustEmbedUnimplementedIngesterServer() {}
 func (UnimplementedIngesterServer) testEmbeddedByValue()                  {}
@@ -248,6 +264,24 @@ func _Ingester_QuerySpans_Handler(srv interface{}, stream grpc.ServerStream) err
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Ingester_QuerySpansServer = grpc.ServerStreamingServer[QuerySpansResponse]
 
+func _Ingester_Stats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngesterServer).Stats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Ingester_Stats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngesterServer).Stats(ctx, req.(*StatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Ingester_ServiceDesc is the grpc.ServiceDesc for Ingester service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -266,6 +300,10 @@ var Ingester_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Release",
 			Handler:    _Ingester_Release_Handler,
+		},
+		{
+			MethodName: "Stats",
+			Handler:    _Ingester_Stats_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
