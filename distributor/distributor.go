@@ -59,6 +59,7 @@ type Distributor struct {
 
 	limMu    sync.Mutex
 	limiters map[string]*rate.Limiter
+	streams  *streamTracker
 
 	m    metrics
 	recv receivers
@@ -87,7 +88,7 @@ func New(cfg Config, r dsring.DoBatchRing, pool *client.Pool, overrides *limits.
 	d := &Distributor{
 		cfg: cfg, ring: r, pool: pool, overrides: overrides,
 		logger: log.With(logger, "component", "distributor"), now: time.Now,
-		limiters: map[string]*rate.Limiter{}, m: newMetrics(reg),
+		limiters: map[string]*rate.Limiter{}, streams: newStreamTracker(), m: newMetrics(reg),
 	}
 	d.Service = services.NewIdleService(d.startReceivers, d.stopReceivers).WithName("distributor")
 	return d
@@ -108,6 +109,7 @@ func (d *Distributor) PushLogs(ctx context.Context, tenant string, ld plog.Logs)
 		return Result{}, err
 	}
 	c := convertLogs(tenant, newValidator(lim, d.now().UnixNano()), ld)
+	d.streams.admit(tenant, lim.MaxStreams, d.now(), c)
 	return d.push(ctx, tenant, "logs", c)
 }
 

@@ -81,6 +81,7 @@ func (d *Distributor) pushLoki(ctx context.Context, tenant string, p *lokiPush) 
 		return Result{}, err
 	}
 	c := convertLoki(tenant, newValidator(lim, d.now().UnixNano()), p)
+	d.streams.admit(tenant, lim.MaxStreams, d.now(), c)
 	return d.push(ctx, tenant, "logs", c)
 }
 

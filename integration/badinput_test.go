@@ -3,6 +3,8 @@ package integration
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +20,11 @@ import (
 // valid record sent after each bad one still lands.
 func TestBadInput(t *testing.T) {
 	db := newTestDB(t)
-	p := startAllInOne(t, db, "-distributor.max-recv-msg-size=1048576")
+	overrides := filepath.Join(t.TempDir(), "overrides.yaml")
+	if err := os.WriteFile(overrides, []byte("overrides:\n  few:\n    max_streams_per_tenant: 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startAllInOne(t, db, "-distributor.max-recv-msg-size=1048576", "-runtime-config.file="+overrides)
 	url := p.OTLPHTTPURL() + "/v1/logs"
 	now := time.Now()
 
@@ -73,6 +79,34 @@ func TestBadInput(t *testing.T) {
 		if ps.RejectedLogRecords() != 1 || !strings.Contains(ps.ErrorMessage(), "reject_older_than") {
 			t.Errorf("partial success = %d %q, want 1 rejected naming reject_older_than", ps.RejectedLogRecords(), ps.ErrorMessage())
 		}
+	})
+
+	t.Run("stream limit", func(t *testing.T) {
+		cc := grpcConn(t, p.OTLPGRPCAddr())
+		round := 0
+		streams := func(svcs ...string) plog.Logs {
+			round++
+			ld := plog.NewLogs()
+			for _, svc := range svcs {
+				sampleLogs(svc, fmt.Sprintf("%s-%d", svc, round), 1, now).ResourceLogs().At(0).CopyTo(ld.ResourceLogs().AppendEmpty())
+			}
+			return ld
+		}
+		ps := sendLogsGRPC(t, cc, "few", streams("s1", "s2", "s3")).PartialSuccess()
+		if ps.RejectedLogRecords() != 1 || !strings.Contains(ps.ErrorMessage(), "max_streams_per_tenant") || !strings.Contains(ps.ErrorMessage(), `service_name="s3"`) {
+			t.Errorf("third stream: partial success = %d %q, want 1 rejected naming max_streams_per_tenant and the stream", ps.RejectedLogRecords(), ps.ErrorMessage())
+		}
+		if ps := sendLogsGRPC(t, cc, "few", streams("s1", "s2")).PartialSuccess(); ps.RejectedLogRecords() != 0 {
+			t.Errorf("active streams: %d rejected (%q), want 0", ps.RejectedLogRecords(), ps.ErrorMessage())
+		}
+		_, err := plogotlp.NewGRPCClient(cc).Export(tenantCtx("few"), plogotlp.NewExportRequestFromLogs(streams("s4")))
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "max_streams_per_tenant") {
+			t.Errorf("only a new stream: %v, want InvalidArgument naming the limit", err)
+		}
+		if ps := sendLogsGRPC(t, cc, "t1", streams("s3", "s4", "s5")).PartialSuccess(); ps.RejectedLogRecords() != 0 {
+			t.Errorf("another tenant: %d rejected (%q), want 0", ps.RejectedLogRecords(), ps.ErrorMessage())
+		}
+		db.waitCount(t, time.Minute, 4, "SELECT count() FROM %s.logs WHERE tenant = 'few'")
 	})
 
 	t.Run("grpc invalid argument", func(t *testing.T) {

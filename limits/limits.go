@@ -42,7 +42,7 @@ func (l *Limits) RegisterFlags(f *flag.FlagSet) {
 	f.IntVar(&l.MaxAttributes, "limits.max-attributes", 128, "Maximum number of attributes on one record, span, event, link or resource.")
 	f.IntVar(&l.MaxAttributeKeyLen, "limits.max-attribute-key-length", 1024, "Maximum length in bytes of an attribute key.")
 	f.IntVar(&l.MaxAttributeValueLen, "limits.max-attribute-value-length", 64*1024, "Maximum length in bytes of an attribute value.")
-	f.IntVar(&l.MaxStreams, "limits.max-streams-per-tenant", 100000, "Maximum number of active log streams per tenant per ingester.")
+	f.IntVar(&l.MaxStreams, "limits.max-streams-per-tenant", 100000, "Maximum number of active log streams per tenant (a stream is active until an hour after its last record); records of new streams beyond it are rejected. 0 disables the limit.")
 	f.DurationVar(&l.RejectOlderThan, "limits.reject-older-than", 7*24*time.Hour, "Records with a timestamp older than this are rejected.")
 	f.DurationVar(&l.CreationGracePeriod, "limits.creation-grace-period", 10*time.Minute, "Records with a timestamp further than this in the future are rejected.")
 	l.IndexLabels = flagext.StringSliceCSV(splitCSV(DefaultIndexLabels))
