@@ -126,9 +126,49 @@ func (i *Ingester) collect(now time.Time, final bool) []*flushWork {
 		for _, w := range []*flushWork{own, fb} {
 			if !w.empty() {
 				w.logView, w.spanView = e.logs, e.spans
-				out = append(out, w)
+				out = append(out, w.chunks(maxFlushRecords)...)
 			}
 		}
+	}
+	return out
+}
+
+// maxFlushRecords caps one INSERT. The client holds a batch's columns twice over while
+// it encodes them (about 9 KB per realistic log record in all), so a whole 200,000-record
+// epoch in one INSERT would cost gigabytes; 25,000 rows still make large parts.
+const maxFlushRecords = 25000
+
+// chunks splits w into works of at most n records each; the views and the epoch are
+// shared, so each chunk is built, written, marked and released on its own.
+func (w *flushWork) chunks(n int) []*flushWork {
+	if len(w.logIdx)+len(w.spanIdx) <= n {
+		return []*flushWork{w}
+	}
+	var out []*flushWork
+	logs, spans := w.logIdx, w.spanIdx
+	for len(logs)+len(spans) > 0 {
+		c := &flushWork{ep: w.ep, fallback: w.fallback, logView: w.logView, spanView: w.spanView}
+		k := min(n, len(logs))
+		c.logIdx, logs = logs[:k:k], logs[k:]
+		k = min(n-len(c.logIdx), len(spans))
+		c.spanIdx, spans = spans[:k:k], spans[k:]
+		first := true
+		widen := func(ts int64) {
+			if first || ts < c.minTS {
+				c.minTS = ts
+			}
+			if first || ts > c.maxTS {
+				c.maxTS = ts
+			}
+			first = false
+		}
+		for _, j := range c.logIdx {
+			widen(w.logView[j].rec.Timestamp)
+		}
+		for _, j := range c.spanIdx {
+			widen(w.spanView[j].span.Start)
+		}
+		out = append(out, c)
 	}
 	return out
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"slices"
 	"syscall"
 	"time"
 
@@ -61,7 +63,21 @@ func New(cfg *Config) (*App, error) {
 	cfg.Server.ExcludeRequestInLog = true
 	logger := dslog.NewGoKitWithLevel(cfg.Server.LogLevel, cfg.Server.LogFormat)
 	cfg.Server.Log = logger
+	setMemoryLimit(cfg, logger)
 	return &App{cfg: cfg, logger: logger, reg: reg, pool: newPool()}, nil
+}
+
+// setMemoryLimit gives a process that runs an ingester a soft memory limit of twice the
+// records it may hold: the garbage collector then works harder before the heap, with a
+// flush's transient column buffers on top of the records, grows past it. GOMEMLIMIT,
+// when set, wins.
+func setMemoryLimit(cfg *Config, logger log.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" || !slices.ContainsFunc(cfg.Target, func(t string) bool { return t == All || t == Ingester }) {
+		return
+	}
+	limit := 2 * cfg.Ingester.MaxMemoryBytes
+	debug.SetMemoryLimit(limit)
+	level.Debug(logger).Log("msg", "soft memory limit set", "bytes", limit)
 }
 
 // applySingleProcessDefaults makes -target=all a self-contained single node: RF=1 and an
