@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	pb "github.com/strataobs/strata/proto/strata/v1"
 )
 
@@ -312,19 +315,48 @@ func (c *Client) WriteSpans(ctx context.Context, b *SpanBatch) error {
 }
 
 func (c *Client) insert(ctx context.Context, table string, defs []string, cols []any) error {
+	if c.cfg.Cluster != "" {
+		// A Distributed table queues an insert for the other shards and sends it in the
+		// background unless told otherwise; a flush is acknowledged as stored, so it waits
+		// until every shard has its rows. The setting is an integer so that it also
+		// encodes for servers before settings were sent as strings (18.16).
+		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_distributed_sync": 1}))
+	}
 	q := fmt.Sprintf("INSERT INTO %s.%s (%s)", c.cfg.Database, table, strings.Join(columnNames(defs), ", "))
 	batch, err := c.conn.PrepareBatch(ctx, q)
 	if err != nil {
 		return fmt.Errorf("insert into %s: prepare: %w", table, err)
 	}
 	for i, col := range cols {
-		if err := batch.Column(i).Append(col); err != nil {
+		var err error
+		// Array columns go row by row: clickhouse-go appends a []T row without reflection,
+		// while a whole [][]T column goes through reflect for every element.
+		switch v := col.(type) {
+		case [][]string:
+			err = appendRows(batch.Column(i), v)
+		case [][]uint8:
+			err = appendRows(batch.Column(i), v)
+		case [][]int64:
+			err = appendRows(batch.Column(i), v)
+		default:
+			err = batch.Column(i).Append(col)
+		}
+		if err != nil {
 			batch.Abort()
 			return fmt.Errorf("insert into %s: column %s: %w", table, columnNames(defs)[i], err)
 		}
 	}
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("insert into %s: %w", table, err)
+	}
+	return nil
+}
+
+func appendRows[T any](col driver.BatchColumn, rows []T) error {
+	for _, r := range rows {
+		if err := col.AppendRow(r); err != nil {
+			return err
+		}
 	}
 	return nil
 }
