@@ -21,6 +21,8 @@ type Config struct {
 	Username      string         `yaml:"username"`
 	Password      flagext.Secret `yaml:"password"`
 	Cluster       string         `yaml:"cluster"`
+	Replicated    bool           `yaml:"replicated"`
+	OnClusterDDL  bool           `yaml:"on_cluster_ddl"`
 	DialTimeout   time.Duration  `yaml:"dial_timeout"`
 	MaxOpenConns  int            `yaml:"max_open_conns"`
 	RetentionDays int            `yaml:"retention_days"`
@@ -32,7 +34,9 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.StringVar(&c.Database, "clickhouse.database", "strata", "ClickHouse database that holds Strata's tables; created when missing.")
 	f.StringVar(&c.Username, "clickhouse.username", "default", "ClickHouse user.")
 	f.Var(&c.Password, "clickhouse.password", "ClickHouse password.")
-	f.StringVar(&c.Cluster, "clickhouse.cluster", "", "ClickHouse cluster name. When set, DDL runs ON CLUSTER with replicated and distributed tables.")
+	f.StringVar(&c.Cluster, "clickhouse.cluster", "", "ClickHouse cluster name from the servers' remote_servers configuration, for scale-out. When set, every server of the cluster gets <table>_local tables, and Distributed tables under the usual names spread rows over the shards (logs by stream, spans and the trace index by trace id). Inserts wait until every shard has its rows (insert_distributed_sync=1). Strata runs its DDL itself on each host listed in system.clusters, so no ZooKeeper is needed unless -clickhouse.replicated or -clickhouse.on-cluster-ddl is set.")
+	f.BoolVar(&c.Replicated, "clickhouse.replicated", false, "With -clickhouse.cluster: create the local tables with Replicated engines (ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/<database>/<table>_local', '{replica}')), for shards with several replicas. Needs the {shard} and {replica} macros on every server and ZooKeeper or ClickHouse Keeper.")
+	f.BoolVar(&c.OnClusterDDL, "clickhouse.on-cluster-ddl", false, "With -clickhouse.cluster: run each DDL statement once, ON CLUSTER, through ClickHouse's distributed DDL queue instead of host by host. Needs ZooKeeper or ClickHouse Keeper.")
 	f.DurationVar(&c.DialTimeout, "clickhouse.dial-timeout", 5*time.Second, "Timeout for connecting to ClickHouse.")
 	f.IntVar(&c.MaxOpenConns, "clickhouse.max-open-conns", 16, "Maximum open connections to ClickHouse per process.")
 	f.IntVar(&c.RetentionDays, "clickhouse.retention-days", 30, "Default retention in days, stored with each row so that retention is a partition drop.")
@@ -51,6 +55,9 @@ func (c *Config) Validate() error {
 	if c.Cluster != "" && !identRE.MatchString(c.Cluster) {
 		return fmt.Errorf("clickhouse.cluster %q: must match %s", c.Cluster, identRE)
 	}
+	if c.Cluster == "" && (c.Replicated || c.OnClusterDDL) {
+		return errors.New("clickhouse.replicated and clickhouse.on-cluster-ddl need clickhouse.cluster")
+	}
 	if c.RetentionDays < 1 || c.RetentionDays > 65535 {
 		return fmt.Errorf("clickhouse.retention-days %d: must be between 1 and 65535", c.RetentionDays)
 	}
@@ -61,26 +68,31 @@ func (c *Config) Validate() error {
 type Client struct {
 	cfg     Config
 	conn    driver.Conn
+	addr    string
 	version Version
 }
 
 // Open connects to ClickHouse (without selecting the database, which may not exist yet).
 func Open(ctx context.Context, cfg Config) (*Client, error) {
+	return open(ctx, cfg, strings.Split(cfg.Address, ","), cfg.MaxOpenConns)
+}
+
+func open(ctx context.Context, cfg Config, addrs []string, maxConns int) (*Client, error) {
 	conn, err := ch.Open(&ch.Options{
-		Addr: strings.Split(cfg.Address, ","),
+		Addr: addrs,
 		Auth: ch.Auth{Username: cfg.Username, Password: cfg.Password.String()},
 		Compression: &ch.Compression{
 			Method: ch.CompressionLZ4,
 		},
 		DialTimeout:     cfg.DialTimeout,
-		MaxOpenConns:    cfg.MaxOpenConns,
-		MaxIdleConns:    cfg.MaxOpenConns,
+		MaxOpenConns:    maxConns,
+		MaxIdleConns:    maxConns,
 		ConnMaxLifetime: time.Hour,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse open %s: %w", cfg.Address, err)
+		return nil, fmt.Errorf("clickhouse open %s: %w", strings.Join(addrs, ","), err)
 	}
-	c := &Client{cfg: cfg, conn: conn}
+	c := &Client{cfg: cfg, conn: conn, addr: strings.Join(addrs, ",")}
 	if err := c.loadVersion(ctx); err != nil {
 		conn.Close()
 		return nil, err
@@ -91,7 +103,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 func (c *Client) loadVersion(ctx context.Context) error {
 	var v string
 	if err := c.conn.QueryRow(ctx, "SELECT version()").Scan(&v); err != nil {
-		return fmt.Errorf("clickhouse %s: query version: %w", c.cfg.Address, err)
+		return fmt.Errorf("clickhouse %s: query version: %w", c.addr, err)
 	}
 	ver, err := ParseVersion(v)
 	if err != nil {

@@ -22,6 +22,15 @@
 //
 // Every INSERT names its columns: 18.16 rejects a batch otherwise.
 //
+// # Cluster
+//
+// With a cluster name (Config.Cluster) the data tables are <table>_local on every server
+// and Distributed tables under the plain names shard them (logs by tenant and stream,
+// spans and trace_index by tenant and trace id), so the readers and writers are the same
+// in both layouts. Inserts are synchronous (insert_distributed_sync). Migrate runs the
+// DDL on each host of system.clusters itself, so neither sharding nor migrations need
+// ZooKeeper; Replicated engines and ON CLUSTER DDL are opt-in (docs/scaling.md).
+//
 // # Readers
 //
 // User values reach SQL only through [Quote] (fuzzed, and checked against the server);

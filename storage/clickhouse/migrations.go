@@ -3,6 +3,8 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,20 +25,76 @@ type Migration struct {
 type schema struct {
 	DB      string
 	Cluster string
+	// Replicated selects Replicated* engines for the local tables (needs ZooKeeper).
+	Replicated bool
+	// OnCluster sends each statement once, ON CLUSTER (needs ZooKeeper); otherwise
+	// Migrate runs the statements on every host of the cluster itself.
+	OnCluster bool
+}
+
+func schemaOf(cfg Config) schema {
+	return schema{DB: cfg.Database, Cluster: cfg.Cluster, Replicated: cfg.Replicated, OnCluster: cfg.OnClusterDDL}
 }
 
 func (s schema) onCluster() string {
-	if s.Cluster == "" {
+	if s.Cluster == "" || !s.OnCluster {
 		return ""
 	}
 	return " ON CLUSTER " + s.Cluster
 }
 
-func (s schema) engine(kind string) string {
+// local names the table that stores a data table's rows on each server. With a cluster
+// that is <table>_local and <table> is a Distributed table over the shards' local
+// tables, so readers and writers use the same names in both layouts.
+func (s schema) local(table string) string {
 	if s.Cluster == "" {
+		return table
+	}
+	return table + "_local"
+}
+
+// engine is the engine of a local table. The replication path names the table instead
+// of using the {table} macro, so it does not depend on which macros a server expands.
+func (s schema) engine(kind, table string) string {
+	if !s.Replicated {
 		return kind
 	}
-	return "Replicated" + kind + "('/clickhouse/tables/{shard}/" + s.DB + "/{table}', '{replica}')"
+	return "Replicated" + kind + "('/clickhouse/tables/{shard}/" + s.DB + "/" + table + "', '{replica}')"
+}
+
+// dataTable is a table of telemetry, sharded when a cluster is configured.
+type dataTable struct {
+	name    string
+	cols    []string
+	shardBy string
+}
+
+// dataTables lists the sharded tables and their sharding keys. ReplacingMergeTree
+// collapses repeated rows only within one server, and the schema relies on that for the
+// copies that retries and failovers insert; the keys hash what the copies of a record
+// share (its stream, its trace), so every copy lands on the shard of the first. Keying
+// spans and the trace index by trace also keeps a whole trace on one shard.
+var dataTables = []dataTable{
+	{"logs", logsColumns, "cityHash64(tenant, stream_id)"},
+	{"spans", spansColumns, "cityHash64(tenant, trace_id)"},
+	{"trace_index", traceIndexColumns, "cityHash64(tenant, trace_id)"},
+}
+
+// distributedTables creates, with a cluster, the Distributed tables over the local ones.
+// They are not versioned steps: the statements are idempotent and cheap, so each Migrate
+// ensures them, which also covers a database whose local tables predate the cluster
+// setting (see checkLayout). A step that adds or changes a column must alter both the
+// local and the Distributed table.
+func (s schema) distributedTables() []string {
+	if s.Cluster == "" {
+		return nil
+	}
+	out := make([]string, 0, len(dataTables))
+	for _, t := range dataTables {
+		out = append(out, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s%s (\n  %s\n) ENGINE = Distributed(%s, %s, %s, %s)",
+			s.DB, t.name, s.onCluster(), strings.Join(t.cols, ",\n  "), s.Cluster, s.DB, s.local(t.name), t.shardBy))
+	}
+	return out
 }
 
 // logsColumns lists the logs table's columns in INSERT order; the writer uses the same list.
@@ -82,8 +140,9 @@ func columnNames(defs []string) []string {
 }
 
 func createTable(s schema, table string, cols []string, engine, partition, order string) string {
+	local := s.local(table)
 	return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s%s (\n  %s\n) ENGINE = %s\nPARTITION BY %s\nORDER BY %s",
-		s.DB, table, s.onCluster(), strings.Join(cols, ",\n  "), s.engine(engine), partition, order)
+		s.DB, local, s.onCluster(), strings.Join(cols, ",\n  "), s.engine(engine, local), partition, order)
 }
 
 // Migrations is the ordered list of schema steps. Never edit a released step: add one.
@@ -102,30 +161,31 @@ var Migrations = []Migration{
 	}},
 	{Version: 4, Name: "token bloom filter on log bodies", MinServer: Version{Major: 21, Minor: 8}, DDL: func(s schema) []string {
 		return []string{
-			fmt.Sprintf("ALTER TABLE %s.logs%s ADD INDEX IF NOT EXISTS body_tokens body TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1", s.DB, s.onCluster()),
-			fmt.Sprintf("ALTER TABLE %s.spans%s ADD INDEX IF NOT EXISTS trace_id_bf trace_id TYPE bloom_filter(0.01) GRANULARITY 1", s.DB, s.onCluster()),
+			fmt.Sprintf("ALTER TABLE %s.%s%s ADD INDEX IF NOT EXISTS body_tokens body TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1", s.DB, s.local("logs"), s.onCluster()),
+			fmt.Sprintf("ALTER TABLE %s.%s%s ADD INDEX IF NOT EXISTS trace_id_bf trace_id TYPE bloom_filter(0.01) GRANULARITY 1", s.DB, s.local("spans"), s.onCluster()),
 		}
 	}},
 	{Version: 5, Name: "column codecs", MinServer: Version{Major: 21, Minor: 8}, DDL: func(s schema) []string {
 		return []string{
-			fmt.Sprintf("ALTER TABLE %s.logs%s MODIFY COLUMN timestamp Int64 CODEC(DoubleDelta, LZ4)", s.DB, s.onCluster()),
-			fmt.Sprintf("ALTER TABLE %s.logs%s MODIFY COLUMN body String CODEC(ZSTD(1))", s.DB, s.onCluster()),
-			fmt.Sprintf("ALTER TABLE %s.spans%s MODIFY COLUMN start_ns Int64 CODEC(DoubleDelta, LZ4)", s.DB, s.onCluster()),
+			fmt.Sprintf("ALTER TABLE %s.%s%s MODIFY COLUMN timestamp Int64 CODEC(DoubleDelta, LZ4)", s.DB, s.local("logs"), s.onCluster()),
+			fmt.Sprintf("ALTER TABLE %s.%s%s MODIFY COLUMN body String CODEC(ZSTD(1))", s.DB, s.local("logs"), s.onCluster()),
+			fmt.Sprintf("ALTER TABLE %s.%s%s MODIFY COLUMN start_ns Int64 CODEC(DoubleDelta, LZ4)", s.DB, s.local("spans"), s.onCluster()),
 		}
 	}},
 	{Version: 6, Name: "retention TTL", MinServer: Version{Major: 21, Minor: 8}, DDL: func(s schema) []string {
 		var out []string
 		for _, t := range []string{"logs", "spans", "trace_index"} {
-			out = append(out, fmt.Sprintf("ALTER TABLE %s.%s%s MODIFY TTL day + toIntervalDay(retention_days)", s.DB, t, s.onCluster()))
+			out = append(out, fmt.Sprintf("ALTER TABLE %s.%s%s MODIFY TTL day + toIntervalDay(retention_days)", s.DB, s.local(t), s.onCluster()))
 		}
 		return out
 	}},
 }
 
-// Plan returns the statements that bring a database on server v to the latest schema,
-// given the versions already applied. It is pure so the DDL can be tested as text.
-func Plan(db, cluster string, v Version, applied map[int]bool) (steps []Migration, stmts [][]string) {
-	s := schema{DB: db, Cluster: cluster}
+// Plan returns the versioned statements that bring a database on server v to the latest
+// schema under cfg, given the versions already applied. It is pure so the DDL can be
+// tested as text.
+func Plan(cfg Config, v Version, applied map[int]bool) (steps []Migration, stmts [][]string) {
+	s := schemaOf(cfg)
 	for _, m := range Migrations {
 		if applied[m.Version] || !v.AtLeast(m.MinServer.Major, m.MinServer.Minor) {
 			continue
@@ -139,23 +199,82 @@ func Plan(db, cluster string, v Version, applied map[int]bool) (steps []Migratio
 // Migrate creates the database and applies every pending step, recording each in
 // schema_migrations. Safe to run from many processes at once: every statement is
 // idempotent and a step is recorded only after all its statements succeeded.
+//
+// With a cluster (and without ON CLUSTER DDL) it migrates every host that the connected
+// server lists for the cluster in system.clusters, one after the other, each with its own
+// schema_migrations: ON CLUSTER would need ZooKeeper for its DDL queue, and a host that
+// was down is brought up to date by the next Migrate.
 func (c *Client) Migrate(ctx context.Context) error {
-	s := schema{DB: c.cfg.Database, Cluster: c.cfg.Cluster}
+	s := schemaOf(c.cfg)
+	if s.Cluster == "" || s.OnCluster {
+		return c.migrateServer(ctx, s)
+	}
+	hosts, err := c.clusterHosts(ctx, s.Cluster)
+	if err != nil {
+		return err
+	}
+	for _, h := range hosts {
+		hc, err := open(ctx, c.cfg, []string{h}, 1)
+		if err != nil {
+			return fmt.Errorf("migrate host %s of cluster %s: %w", h, s.Cluster, err)
+		}
+		err = hc.migrateServer(ctx, s)
+		hc.Close()
+		if err != nil {
+			return fmt.Errorf("migrate host %s of cluster %s: %w", h, s.Cluster, err)
+		}
+	}
+	return nil
+}
+
+// clusterHosts returns the native-protocol address of every replica of every shard.
+func (c *Client) clusterHosts(ctx context.Context, cluster string) ([]string, error) {
+	q := "SELECT host_name, port FROM system.clusters WHERE cluster = " + Quote(cluster) + " ORDER BY shard_num, replica_num"
+	rows, err := c.conn.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read hosts of cluster %s: %w", cluster, err)
+	}
+	defer rows.Close()
+	var hosts []string
+	for rows.Next() {
+		var (
+			host string
+			port uint16
+		)
+		if err := rows.Scan(&host, &port); err != nil {
+			return nil, fmt.Errorf("read hosts of cluster %s: %w", cluster, err)
+		}
+		hosts = append(hosts, net.JoinHostPort(host, strconv.Itoa(int(port))))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read hosts of cluster %s: %w", cluster, err)
+	}
+	if len(hosts) == 0 {
+		return nil, fmt.Errorf("cluster %s is not in system.clusters of %s: define it in the servers' remote_servers configuration", cluster, c.addr)
+	}
+	return hosts, nil
+}
+
+// migrateServer migrates the server c is connected to.
+func (c *Client) migrateServer(ctx context.Context, s schema) error {
+	// schema_migrations is never replicated: it records what ran on this server.
 	boot := []string{
 		fmt.Sprintf("CREATE DATABASE IF NOT EXISTS %s%s", s.DB, s.onCluster()),
-		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.schema_migrations%s (version UInt32, name String, applied_at DateTime) ENGINE = %s ORDER BY version",
-			s.DB, s.onCluster(), s.engine("ReplacingMergeTree")),
+		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.schema_migrations (version UInt32, name String, applied_at DateTime) ENGINE = ReplacingMergeTree ORDER BY version", s.DB),
 	}
 	for _, q := range boot {
 		if err := c.conn.Exec(ctx, q); err != nil {
 			return fmt.Errorf("migrate: %s: %w", firstLine(q), err)
 		}
 	}
+	if err := c.checkLayout(ctx, s); err != nil {
+		return err
+	}
 	applied, err := c.appliedMigrations(ctx)
 	if err != nil {
 		return err
 	}
-	steps, stmts := Plan(s.DB, s.Cluster, c.version, applied)
+	steps, stmts := Plan(c.cfg, c.version, applied)
 	for i, m := range steps {
 		for _, q := range stmts[i] {
 			if err := c.conn.Exec(ctx, q); err != nil {
@@ -166,7 +285,42 @@ func (c *Client) Migrate(ctx context.Context) error {
 			return err
 		}
 	}
+	for _, q := range s.distributedTables() {
+		if err := c.conn.Exec(ctx, q); err != nil {
+			return fmt.Errorf("migrate: %s: %w", firstLine(q), err)
+		}
+	}
 	return nil
+}
+
+// checkLayout refuses a database whose data tables were made for the other layout.
+// CREATE TABLE IF NOT EXISTS would otherwise keep them: with a cluster, a plain logs
+// table in place of the Distributed one would hide the other shards.
+func (c *Client) checkLayout(ctx context.Context, s schema) error {
+	names := make([]string, len(dataTables))
+	for i, t := range dataTables {
+		names[i] = Quote(t.name)
+	}
+	q := fmt.Sprintf("SELECT name, engine FROM system.tables WHERE database = %s AND name IN (%s)", Quote(s.DB), strings.Join(names, ", "))
+	rows, err := c.conn.Query(ctx, q)
+	if err != nil {
+		return fmt.Errorf("migrate: read tables of %s: %w", s.DB, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, engine string
+		if err := rows.Scan(&name, &engine); err != nil {
+			return fmt.Errorf("migrate: read tables of %s: %w", s.DB, err)
+		}
+		switch distributed := engine == "Distributed"; {
+		case s.Cluster != "" && !distributed:
+			return fmt.Errorf("migrate: %s.%s on %s is a %s table created without a cluster; to shard it, rename the data tables to their _local names on every server (RENAME TABLE %[1]s.logs TO %[1]s.logs_local, %[1]s.spans TO %[1]s.spans_local, %[1]s.trace_index TO %[1]s.trace_index_local) and migrate again (docs/scaling.md)",
+				s.DB, name, c.addr, engine)
+		case s.Cluster == "" && distributed:
+			return fmt.Errorf("migrate: %s.%s on %s is a Distributed table: the database was set up for a ClickHouse cluster, so set clickhouse.cluster", s.DB, name, c.addr)
+		}
+	}
+	return rows.Err()
 }
 
 // recordMigration goes through a batch: a plain INSERT ... VALUES with arguments stalls on

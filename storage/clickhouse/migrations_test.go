@@ -7,7 +7,7 @@ import (
 
 func TestPlanGatesNewServerFeatures(t *testing.T) {
 	old, _ := ParseVersion("18.16.1")
-	_, stmts := Plan("strata", "", old, nil)
+	_, stmts := Plan(Config{Database: "strata"}, old, nil)
 	all := flatten(stmts)
 	for _, forbidden := range []string{"CODEC", "TTL", "INDEX", "LowCardinality", "Map(", "DateTime64"} {
 		if strings.Contains(all, forbidden) {
@@ -15,7 +15,7 @@ func TestPlanGatesNewServerFeatures(t *testing.T) {
 		}
 	}
 	cur, _ := ParseVersion("24.8.4.13")
-	steps, stmts := Plan("strata", "", cur, nil)
+	steps, stmts := Plan(Config{Database: "strata"}, cur, nil)
 	if len(steps) != len(Migrations) {
 		t.Fatalf("24.8 plan has %d steps, want all %d", len(steps), len(Migrations))
 	}
@@ -33,20 +33,65 @@ func TestPlanGatesNewServerFeatures(t *testing.T) {
 
 func TestPlanSkipsApplied(t *testing.T) {
 	v, _ := ParseVersion("18.16.1")
-	steps, _ := Plan("strata", "", v, map[int]bool{1: true, 2: true})
+	steps, _ := Plan(Config{Database: "strata"}, v, map[int]bool{1: true, 2: true})
 	if len(steps) != 1 || steps[0].Version != 3 {
 		t.Fatalf("steps = %+v, want only version 3", steps)
 	}
 }
 
-func TestPlanOnCluster(t *testing.T) {
+func TestPlanCluster(t *testing.T) {
 	v, _ := ParseVersion("24.8")
-	_, stmts := Plan("strata", "prod", v, nil)
+	cfg := Config{Database: "strata", Cluster: "prod"}
+	_, stmts := Plan(cfg, v, nil)
+	all := flatten(stmts)
+	for _, want := range []string{
+		"CREATE TABLE IF NOT EXISTS strata.logs_local (",
+		"ENGINE = ReplacingMergeTree\n",
+		"CREATE TABLE IF NOT EXISTS strata.trace_index_local (",
+		"ALTER TABLE strata.logs_local ADD INDEX IF NOT EXISTS body_tokens",
+		"ALTER TABLE strata.spans_local MODIFY COLUMN start_ns",
+		"ALTER TABLE strata.trace_index_local MODIFY TTL",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("cluster plan lacks %q:\n%s", want, all)
+		}
+	}
+	for _, forbidden := range []string{"ON CLUSTER", "Replicated", "TABLE strata.logs ", "TABLE strata.spans "} {
+		if strings.Contains(all, forbidden) {
+			t.Errorf("cluster plan without ZooKeeper options has %q:\n%s", forbidden, all)
+		}
+	}
+	dist := strings.Join(schemaOf(cfg).distributedTables(), "\n")
+	for _, want := range []string{
+		"CREATE TABLE IF NOT EXISTS strata.logs (",
+		"ENGINE = Distributed(prod, strata, logs_local, cityHash64(tenant, stream_id))",
+		"ENGINE = Distributed(prod, strata, spans_local, cityHash64(tenant, trace_id))",
+		"ENGINE = Distributed(prod, strata, trace_index_local, cityHash64(tenant, trace_id))",
+	} {
+		if !strings.Contains(dist, want) {
+			t.Errorf("distributed tables lack %q:\n%s", want, dist)
+		}
+	}
+	if d := (schema{DB: "strata"}).distributedTables(); d != nil {
+		t.Errorf("distributed tables without a cluster: %v", d)
+	}
+}
+
+func TestPlanReplicatedOnCluster(t *testing.T) {
+	v, _ := ParseVersion("24.8")
+	cfg := Config{Database: "strata", Cluster: "prod", Replicated: true, OnClusterDDL: true}
+	_, stmts := Plan(cfg, v, nil)
 	first := stmts[0][0]
-	for _, want := range []string{"CREATE TABLE IF NOT EXISTS strata.logs ON CLUSTER prod", "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/strata/{table}', '{replica}')"} {
+	for _, want := range []string{"CREATE TABLE IF NOT EXISTS strata.logs_local ON CLUSTER prod", "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/strata/logs_local', '{replica}')"} {
 		if !strings.Contains(first, want) {
 			t.Errorf("cluster DDL lacks %q:\n%s", want, first)
 		}
+	}
+	if !strings.Contains(stmts[3][0], "ALTER TABLE strata.logs_local ON CLUSTER prod ADD INDEX") {
+		t.Errorf("ALTER lacks ON CLUSTER: %s", stmts[3][0])
+	}
+	if d := schemaOf(cfg).distributedTables(); !strings.Contains(d[0], "CREATE TABLE IF NOT EXISTS strata.logs ON CLUSTER prod (") {
+		t.Errorf("distributed DDL lacks ON CLUSTER: %s", d[0])
 	}
 }
 

@@ -1,6 +1,9 @@
 package clickhouse_test
 
 import (
+	"context"
+
+	"github.com/strataobs/strata/storage/clickhouse/chtest"
 	"testing"
 	"time"
 
@@ -36,6 +39,39 @@ func BenchmarkLogBatchAdd(b *testing.B) {
 		}
 		if batch.Len() != n {
 			b.Fatalf("batch has %d rows, want %d", batch.Len(), n)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+}
+
+// BenchmarkWriteLogs is one flush: LogBatch.Add for 20,000 realistic records, then
+// WriteLogs into a real ClickHouse (column encoding, LZ4, the server's insert).
+func BenchmarkWriteLogs(b *testing.B) {
+	c := chtest.New(b)
+	g := bench.NewGenerator(bench.DefaultGenConfig())
+	base := time.Now().UnixNano()
+	var rows []*bench.Rows
+	var n int
+	for i := 0; i < 10; i++ {
+		tpl, err := g.Template()
+		if err != nil {
+			b.Fatal(err)
+		}
+		ld, err := tpl.Logs(base, int64(n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := bench.ToRows("bench", ld, uint64(i))
+		rows, n = append(rows, r), n+r.Len()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var batch clickhouse.LogBatch
+		for _, r := range rows {
+			r.AppendTo(&batch, 30, 1)
+		}
+		if err := c.WriteLogs(context.Background(), &batch); err != nil {
+			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
