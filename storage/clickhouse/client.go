@@ -16,16 +16,15 @@ import (
 
 // Config is the ClickHouse connection and schema configuration.
 type Config struct {
-	Address       string         `yaml:"address"`
-	Database      string         `yaml:"database"`
-	Username      string         `yaml:"username"`
-	Password      flagext.Secret `yaml:"password"`
-	Cluster       string         `yaml:"cluster"`
-	Replicated    bool           `yaml:"replicated"`
-	OnClusterDDL  bool           `yaml:"on_cluster_ddl"`
-	DialTimeout   time.Duration  `yaml:"dial_timeout"`
-	MaxOpenConns  int            `yaml:"max_open_conns"`
-	RetentionDays int            `yaml:"retention_days"`
+	Address      string         `yaml:"address"`
+	Database     string         `yaml:"database"`
+	Username     string         `yaml:"username"`
+	Password     flagext.Secret `yaml:"password"`
+	Cluster      string         `yaml:"cluster"`
+	Replicated   bool           `yaml:"replicated"`
+	OnClusterDDL bool           `yaml:"on_cluster_ddl"`
+	DialTimeout  time.Duration  `yaml:"dial_timeout"`
+	MaxOpenConns int            `yaml:"max_open_conns"`
 }
 
 // RegisterFlags registers the ClickHouse flags with their defaults.
@@ -39,7 +38,6 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.BoolVar(&c.OnClusterDDL, "clickhouse.on-cluster-ddl", false, "With -clickhouse.cluster: run each DDL statement once, ON CLUSTER, through ClickHouse's distributed DDL queue instead of host by host. Needs ZooKeeper or ClickHouse Keeper.")
 	f.DurationVar(&c.DialTimeout, "clickhouse.dial-timeout", 5*time.Second, "Timeout for connecting to ClickHouse.")
 	f.IntVar(&c.MaxOpenConns, "clickhouse.max-open-conns", 16, "Maximum open connections to ClickHouse per process.")
-	f.IntVar(&c.RetentionDays, "clickhouse.retention-days", 30, "Default retention in days, stored with each row so that retention is a partition drop.")
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -57,9 +55,6 @@ func (c *Config) Validate() error {
 	}
 	if c.Cluster == "" && (c.Replicated || c.OnClusterDDL) {
 		return errors.New("clickhouse.replicated and clickhouse.on-cluster-ddl need clickhouse.cluster")
-	}
-	if c.RetentionDays < 1 || c.RetentionDays > 65535 {
-		return fmt.Errorf("clickhouse.retention-days %d: must be between 1 and 65535", c.RetentionDays)
 	}
 	return nil
 }
