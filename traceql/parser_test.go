@@ -6,37 +6,9 @@ import (
 	"testing"
 )
 
-// TestParse checks the canonical form of valid queries and the exact error
-// of invalid ones. want is the canonical String(), or the error text.
-func TestParse(t *testing.T) {
-	f := func(q, want string) {
-		t.Helper()
-		got, err := Parse(q)
-		if err != nil {
-			var pe *ParseError
-			if !errors.As(err, &pe) {
-				t.Errorf("Parse(%q): error %T is not a *ParseError", q, err)
-			}
-			if err.Error() != want {
-				t.Errorf("Parse(%q):\n got error %s\nwant       %s", q, err, want)
-			}
-			return
-		}
-		s := got.String()
-		if s != want {
-			t.Errorf("Parse(%q).String():\n got %s\nwant %s", q, s, want)
-			return
-		}
-		again, err := Parse(s)
-		if err != nil {
-			t.Errorf("canonical form %q does not parse: %s", s, err)
-			return
-		}
-		if again.String() != s {
-			t.Errorf("round trip of %q gave %q", s, again.String())
-		}
-	}
-
+// forEachParseCase calls f with each query of the table and its canonical
+// String(), or the exact error when the query must fail.
+func forEachParseCase(f func(q, want string)) {
 	// What Grafana's Tempo datasource sends (grafana-api-contract.md §5).
 	f(`{}`, `{}`)
 	f(`{ }`, `{}`)
@@ -212,6 +184,43 @@ func TestParse(t *testing.T) {
 	f(`{ span."a"b = 1 }`, `parse error at line 1, col 11: unexpected 'b' after quoted attribute name`)
 	f(`{ `+strings.Repeat("(", 300)+`true`+strings.Repeat(")", 300)+` }`,
 		`parse error at line 1, col 201: query is nested too deeply (more than 200 levels)`)
+}
+
+// TestParse checks the canonical form of valid queries and the exact error
+// of invalid ones. want is the canonical String(), or the error text.
+func TestParse(t *testing.T) {
+	n := 0
+	forEachParseCase(func(q, want string) {
+		t.Helper()
+		n++
+		got, err := Parse(q)
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Errorf("Parse(%q): error %T is not a *ParseError", q, err)
+			}
+			if err.Error() != want {
+				t.Errorf("Parse(%q):\n got error %s\nwant       %s", q, err, want)
+			}
+			return
+		}
+		s := got.String()
+		if s != want {
+			t.Errorf("Parse(%q).String():\n got %s\nwant %s", q, s, want)
+			return
+		}
+		again, err := Parse(s)
+		if err != nil {
+			t.Errorf("canonical form %q does not parse: %s", s, err)
+			return
+		}
+		if again.String() != s {
+			t.Errorf("round trip of %q gave %q", s, again.String())
+		}
+	})
+	if n < 60 {
+		t.Fatalf("only %d parse cases", n)
+	}
 }
 
 func TestParseErrorType(t *testing.T) {

@@ -181,6 +181,7 @@ const (
 	stringTypes  = "(0, 4, 5, 6)"
 	numericTypes = "(2, 3)"
 	boolTypes    = "(1)"
+	emptyType    = "7"
 )
 
 // maxExactFloat is 2^53: beyond it float64 comparisons are not exact, so numeric
@@ -194,11 +195,12 @@ func attrSQL(cols attrCols, key string, op traceql.Op, v traceql.Value, o whereO
 	typ := "arrayElement(" + cols.types + ", indexOf(" + cols.keys + ", " + k + "))"
 	switch v.Type {
 	case traceql.TypeNil:
+		// An attribute without a value (type empty) is nil to traceql, as a missing one is.
 		switch op {
 		case traceql.OpEqual:
-			return "NOT " + exists, true
+			return "(NOT " + exists + " OR " + typ + " = " + emptyType + ")", true
 		case traceql.OpNotEqual:
-			return exists, true
+			return exists + " AND " + typ + " != " + emptyType, true
 		}
 		return "0", true // any other comparison with nil is false
 	case traceql.TypeString:
