@@ -200,6 +200,9 @@ func (d *Distributor) replicate(ctx context.Context, tenant string, c *converted
 		_, err = cl.PushRaw(client.WithTenant(wctx, tenant), &pb.RawPushRequest{Request: raw})
 		if err != nil {
 			level.Debug(d.logger).Log("msg", "push to ingester failed", "addr", inst.Addr, "err", err)
+			if refused(err) {
+				d.promote(tenant, c, pr.Sets, inst.Addr, idx)
+			}
 		}
 		return err
 	}, dsring.DoBatchOptions{Cleanup: cancel, IsClientError: isClientError})
@@ -231,6 +234,55 @@ func buildRequest(tenant string, c *converted, sets [][]string, addr string, idx
 		req.Traces = append(req.Traces, &pb.Trace{TraceId: t.TraceId, Spans: t.Spans, Placement: pl})
 	}
 	return req
+}
+
+// refused reports whether an ingester turned a push away before storing any of it: at
+// its memory or WAL limit, shutting down, or unreachable. (A timeout is not a refusal:
+// the ingester may have stored the records after all.)
+func refused(err error) bool {
+	c := status.Code(err)
+	return c == codes.ResourceExhausted || c == codes.Unavailable
+}
+
+// promote tells the other replicas of the streams and traces at idx whose owner is addr
+// that the owner refused them, so the next-ranked replica flushes them when their epoch
+// closes instead of waiting for a release that will not come. Best effort: a replica
+// that misses it flushes later, as it would anyway.
+func (d *Distributor) promote(tenant string, c *converted, sets [][]string, addr string, idx []int) {
+	byAddr := map[string][]uint64{}
+	for _, i := range idx {
+		if ring.Rank(sets[i], addr) != 0 {
+			continue
+		}
+		var ids []uint64
+		if i < len(c.streams) {
+			for _, r := range c.streams[i].Records {
+				ids = append(ids, r.Id)
+			}
+		} else {
+			for _, sp := range c.traces[i-len(c.streams)].Spans {
+				ids = append(ids, sp.Id)
+			}
+		}
+		for _, other := range sets[i] {
+			if other != addr {
+				byAddr[other] = append(byAddr[other], ids...)
+			}
+		}
+	}
+	for other, ids := range byAddr {
+		go func() {
+			cl, err := d.pool.Get(other)
+			if err != nil {
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := cl.Promote(client.WithTenant(ctx, tenant), &pb.PromoteRequest{Ids: ids}); err != nil {
+				level.Debug(d.logger).Log("msg", "promote failed", "addr", other, "err", err)
+			}
+		}()
+	}
 }
 
 func isClientError(err error) bool {

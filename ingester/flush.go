@@ -107,7 +107,7 @@ func (i *Ingester) collect(now time.Time, final bool) []*flushWork {
 		own, fb := &flushWork{ep: e}, &flushWork{ep: e, fallback: true}
 		for k := range e.logs {
 			le := &e.logs[k]
-			if le.state != statePending || !i.due(e, le.stream.Placement, now, final) {
+			if le.state != statePending || !i.due(e, le.stream.Placement, le.rec.Id, now, final) {
 				continue
 			}
 			w := pick(own, fb, le.stream.Placement)
@@ -116,7 +116,7 @@ func (i *Ingester) collect(now time.Time, final bool) []*flushWork {
 		}
 		for k := range e.spans {
 			se := &e.spans[k]
-			if se.state != statePending || !i.due(e, se.trace.Placement, now, final) {
+			if se.state != statePending || !i.due(e, se.trace.Placement, se.span.Id, now, final) {
 				continue
 			}
 			w := pick(own, fb, se.trace.Placement)
@@ -258,7 +258,7 @@ func (i *Ingester) prepareFallback(ctx context.Context, w *flushWork) error {
 // due reports whether a record of closed epoch e with placement p should be flushed by
 // this ingester now. The fallback clock of rank k > 0 starts at the later of the epoch's
 // close and the moment this ingester's storage writes last started succeeding.
-func (i *Ingester) due(e *epoch, p *pb.Placement, now time.Time, final bool) bool {
+func (i *Ingester) due(e *epoch, p *pb.Placement, id uint64, now time.Time, final bool) bool {
 	rank := p.GetRank()
 	if rank == 0 {
 		return true
@@ -270,6 +270,16 @@ func (i *Ingester) due(e *epoch, p *pb.Placement, now time.Time, final bool) boo
 	if i.storageOKSince.After(from) {
 		from = i.storageOKSince
 	}
+	if final && !i.higherRankHealthy(p, rank) {
+		// Shutting down with no healthy replica ranked before this one: nobody else will
+		// flush it soon, so this ingester does, after asking storage what is there.
+		return true
+	}
+	if _, ok := i.promoted[id]; ok {
+		// The owner refused this record: this replica moves up one rank, and no healthy
+		// owner is worth waiting for.
+		return now.Sub(from) >= time.Duration(rank-1)*i.cfg.ReleaseGrace
+	}
 	wait := time.Duration(rank) * i.cfg.ReleaseGrace
 	if i.higherRankHealthy(p, rank) {
 		// A healthy owner is most likely just slow to flush (a busy machine, a slow
@@ -278,6 +288,40 @@ func (i *Ingester) due(e *epoch, p *pb.Placement, now time.Time, final bool) boo
 		wait *= healthyOwnerGraceFactor
 	}
 	return now.Sub(from) >= wait
+}
+
+// mustFlushBeforeStop counts the pending records a stopping ingester should not leave
+// behind: its own, promoted ones, and those with no healthy replica ranked before it.
+// The rest wait for a healthy owner's flush; they stay in the WAL, and after a restart
+// the fallback finds them stored (prepareFallback) or flushes them. Callers hold i.mu.
+func (i *Ingester) mustFlushBeforeStop() int {
+	n := 0
+	for _, e := range i.epochs {
+		for k := range e.logs {
+			le := &e.logs[k]
+			if le.state == statePending && i.responsibleAtStop(le.stream.Placement, le.rec.Id) {
+				n++
+			}
+		}
+		for k := range e.spans {
+			se := &e.spans[k]
+			if se.state == statePending && i.responsibleAtStop(se.trace.Placement, se.span.Id) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func (i *Ingester) responsibleAtStop(p *pb.Placement, id uint64) bool {
+	rank := p.GetRank()
+	if rank == 0 {
+		return true
+	}
+	if _, ok := i.promoted[id]; ok {
+		return true
+	}
+	return !i.higherRankHealthy(p, rank)
 }
 
 // healthyOwnerGraceFactor stretches a replica's fallback wait while a replica ranked

@@ -110,6 +110,9 @@ type Ingester struct {
 	// earlyReleased remembers releases for records not received yet (a replica that lags
 	// behind the owner), so they are not flushed again when they arrive.
 	earlyReleased map[uint64]time.Time
+	// promoted remembers records whose owner refused them (see Promote), whether they
+	// arrived here yet or not.
+	promoted map[uint64]time.Time
 
 	heapLive   atomic.Int64 // see liveHeap
 	stored     atomic.Int64 // records kept since start, for the ingest rate in Stats
@@ -138,7 +141,7 @@ func New(cfg Config, store Store, overrides *limits.Overrides, peers *client.Poo
 	i := &Ingester{
 		cfg: cfg, store: store, overrides: overrides, peers: peers,
 		logger: log.With(logger, "component", "ingester"), m: newMetrics(reg),
-		ringOpts: newLifecycler, index: map[uint64]entryRef{}, earlyReleased: map[uint64]time.Time{},
+		ringOpts: newLifecycler, index: map[uint64]entryRef{}, earlyReleased: map[uint64]time.Time{}, promoted: map[uint64]time.Time{},
 		epochBase: rand.Uint64() &^ 0xffffffff, // flush ids: random high half, counter low half
 	}
 	i.Service = services.NewBasicService(i.starting, i.running, i.stopping).WithName("ingester")
@@ -193,7 +196,8 @@ func (i *Ingester) running(ctx context.Context) error {
 	}
 }
 
-// stopping refuses new writes, flushes what this ingester owns, and leaves the ring last.
+// stopping refuses new writes, flushes what this ingester is responsible for (see
+// mustFlushBeforeStop), and leaves the ring last.
 func (i *Ingester) stopping(_ error) error {
 	i.mu.Lock()
 	i.closing = true
@@ -205,6 +209,12 @@ func (i *Ingester) stopping(_ error) error {
 	defer cancel()
 	for ctx.Err() == nil {
 		if n := i.flushPass(ctx, time.Now(), true); n == 0 {
+			break
+		}
+		i.mu.Lock()
+		left := i.mustFlushBeforeStop()
+		i.mu.Unlock()
+		if left == 0 {
 			break
 		}
 		select {
@@ -442,13 +452,34 @@ func (i *Ingester) takeEarlyRelease(id uint64) bool {
 	return false
 }
 
-// expireEarlyReleases forgets early releases older than the longest fallback wait: by
-// then the record either arrived or never will. Callers hold i.mu.
+// Promote learns from a distributor that the owner of these records refused them, so
+// the records' next-ranked replica should flush them as soon as their epoch closes.
+func (i *Ingester) Promote(ctx context.Context, req *pb.PromoteRequest) (*pb.PromoteResponse, error) {
+	now := time.Now()
+	i.mu.Lock()
+	for _, id := range req.Ids {
+		if len(i.promoted) >= maxEarlyReleased {
+			break
+		}
+		i.promoted[id] = now
+	}
+	i.mu.Unlock()
+	i.m.promoted.Add(float64(len(req.Ids)))
+	return &pb.PromoteResponse{}, nil
+}
+
+// expireEarlyReleases forgets early releases and promotions older than the longest
+// fallback wait: by then the record either arrived or never will. Callers hold i.mu.
 func (i *Ingester) expireEarlyReleases(now time.Time) {
 	ttl := time.Duration(healthyOwnerGraceFactor*4) * i.cfg.ReleaseGrace
 	for id, at := range i.earlyReleased {
 		if now.Sub(at) > ttl {
 			delete(i.earlyReleased, id)
+		}
+	}
+	for id, at := range i.promoted {
+		if now.Sub(at) > ttl {
+			delete(i.promoted, id)
 		}
 	}
 }

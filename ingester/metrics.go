@@ -9,6 +9,7 @@ type metrics struct {
 	records       prometheus.Counter
 	duplicates    prometheus.Counter
 	released      prometheus.Counter
+	promoted      prometheus.Counter
 	replayed      prometheus.Counter
 	refused       *prometheus.CounterVec
 	walErrors     prometheus.Counter
@@ -29,6 +30,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return &metrics{
 		records:       f.NewCounter(prometheus.CounterOpts{Name: "strata_ingester_received_records_total", Help: "Records stored in memory and WAL (duplicates excluded)."}),
 		duplicates:    f.NewCounter(prometheus.CounterOpts{Name: "strata_ingester_duplicate_records_total", Help: "Records dropped because a record with the same id is already held."}),
+		promoted:      f.NewCounter(prometheus.CounterOpts{Name: "strata_ingester_promoted_records_total", Help: "Records this replica was told to flush without waiting, because their owner refused them."}),
 		released:      f.NewCounter(prometheus.CounterOpts{Name: "strata_ingester_released_records_total", Help: "Records dropped because another replica flushed them."}),
 		replayed:      f.NewCounter(prometheus.CounterOpts{Name: "strata_ingester_wal_replayed_records_total", Help: "Records restored from the WAL at start-up."}),
 		refused:       f.NewCounterVec(prometheus.CounterOpts{Name: "strata_ingester_refused_pushes_total", Help: "Pushes refused with a retryable error because a limit was reached."}, []string{"reason"}),

@@ -107,6 +107,12 @@ func TestClusterRollingRestart(t *testing.T) {
 	logs := db.count(t, "SELECT count() FROM %s.logs WHERE tenant = 'roll'")
 	spans := db.count(t, "SELECT count() FROM %s.spans WHERE tenant = 'roll'")
 	t.Logf("every acknowledged record stored; extra rows from the roll: logs %d, spans %d", logs-uint64(acked), spans-uint64(acked))
+	var promoted float64
+	for _, ing := range c.ingesters {
+		v, _ := metricSample(t, ing.HTTPURL()+"/metrics", "strata_ingester_promoted_records_total")
+		promoted += v
+	}
+	t.Logf("records promoted to the next replica after their owner refused them (since the last restarts): %.0f", promoted)
 	got, err := lokiCount(t, c.querier, tenant, `{service_name=~"svc-.*"}`)
 	if err != nil || got != acked {
 		t.Fatalf("querier count after the roll = %d (%v), want %d", got, err, acked)

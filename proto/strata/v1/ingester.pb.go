@@ -1638,6 +1638,89 @@ func (x *QuerySpansResponse) GetFlushIds() []uint64 {
 	return nil
 }
 
+// PromoteRequest tells a replica that the owner of these records refused them (it was
+// at a limit or down): the next-ranked replica flushes them without waiting for a
+// release that cannot come.
+type PromoteRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ids           []uint64               `protobuf:"fixed64,1,rep,packed,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PromoteRequest) Reset() {
+	*x = PromoteRequest{}
+	mi := &file_strata_v1_ingester_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PromoteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PromoteRequest) ProtoMessage() {}
+
+func (x *PromoteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_strata_v1_ingester_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PromoteRequest.ProtoReflect.Descriptor instead.
+func (*PromoteRequest) Descriptor() ([]byte, []int) {
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PromoteRequest) GetIds() []uint64 {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+type PromoteResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PromoteResponse) Reset() {
+	*x = PromoteResponse{}
+	mi := &file_strata_v1_ingester_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PromoteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PromoteResponse) ProtoMessage() {}
+
+func (x *PromoteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_strata_v1_ingester_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PromoteResponse.ProtoReflect.Descriptor instead.
+func (*PromoteResponse) Descriptor() ([]byte, []int) {
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{22}
+}
+
 // StatsResponse is an ingester's load for the UI's cluster page.
 type StatsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1647,7 +1730,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_strata_v1_ingester_proto_msgTypes[21]
+	mi := &file_strata_v1_ingester_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1659,7 +1742,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_v1_ingester_proto_msgTypes[21]
+	mi := &file_strata_v1_ingester_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1672,7 +1755,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{21}
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{23}
 }
 
 type StatsResponse struct {
@@ -1693,7 +1776,7 @@ type StatsResponse struct {
 
 func (x *StatsResponse) Reset() {
 	*x = StatsResponse{}
-	mi := &file_strata_v1_ingester_proto_msgTypes[22]
+	mi := &file_strata_v1_ingester_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1705,7 +1788,7 @@ func (x *StatsResponse) String() string {
 func (*StatsResponse) ProtoMessage() {}
 
 func (x *StatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_v1_ingester_proto_msgTypes[22]
+	mi := &file_strata_v1_ingester_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1718,7 +1801,7 @@ func (x *StatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
 func (*StatsResponse) Descriptor() ([]byte, []int) {
-	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{22}
+	return file_strata_v1_ingester_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StatsResponse) GetIngestRate() float64 {
@@ -1894,7 +1977,10 @@ const file_strata_v1_ingester_proto_rawDesc = "" +
 	"\x12QuerySpansResponse\x121\n" +
 	"\tresources\x18\x01 \x03(\v2\x13.strata.v1.ResourceR\tresources\x12(\n" +
 	"\x06traces\x18\x02 \x03(\v2\x10.strata.v1.TraceR\x06traces\x12\x1b\n" +
-	"\tflush_ids\x18\x03 \x03(\x06R\bflushIds\"\x0e\n" +
+	"\tflush_ids\x18\x03 \x03(\x06R\bflushIds\"\"\n" +
+	"\x0ePromoteRequest\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\x06R\x03ids\"\x11\n" +
+	"\x0fPromoteResponse\"\x0e\n" +
 	"\fStatsRequest\"\xc3\x01\n" +
 	"\rStatsResponse\x12\x1f\n" +
 	"\vingest_rate\x18\x01 \x01(\x01R\n" +
@@ -1911,7 +1997,7 @@ const file_strata_v1_ingester_proto_rawDesc = "" +
 	"\x0fATTR_TYPE_BYTES\x10\x04\x12\x13\n" +
 	"\x0fATTR_TYPE_ARRAY\x10\x05\x12\x11\n" +
 	"\rATTR_TYPE_MAP\x10\x06\x12\x13\n" +
-	"\x0fATTR_TYPE_EMPTY\x10\a2\x97\x03\n" +
+	"\x0fATTR_TYPE_EMPTY\x10\a2\xd9\x03\n" +
 	"\bIngester\x127\n" +
 	"\x04Push\x12\x16.strata.v1.PushRequest\x1a\x17.strata.v1.PushResponse\x12=\n" +
 	"\aPushRaw\x12\x19.strata.v1.RawPushRequest\x1a\x17.strata.v1.PushResponse\x12@\n" +
@@ -1919,7 +2005,8 @@ const file_strata_v1_ingester_proto_rawDesc = "" +
 	"\tQueryLogs\x12\x1b.strata.v1.QueryLogsRequest\x1a\x1c.strata.v1.QueryLogsResponse0\x01\x12K\n" +
 	"\n" +
 	"QuerySpans\x12\x1c.strata.v1.QuerySpansRequest\x1a\x1d.strata.v1.QuerySpansResponse0\x01\x12:\n" +
-	"\x05Stats\x12\x17.strata.v1.StatsRequest\x1a\x18.strata.v1.StatsResponseB4Z2github.com/strataobs/strata/proto/strata/v1;stratab\x06proto3"
+	"\x05Stats\x12\x17.strata.v1.StatsRequest\x1a\x18.strata.v1.StatsResponse\x12@\n" +
+	"\aPromote\x12\x19.strata.v1.PromoteRequest\x1a\x1a.strata.v1.PromoteResponseB4Z2github.com/strataobs/strata/proto/strata/v1;stratab\x06proto3"
 
 var (
 	file_strata_v1_ingester_proto_rawDescOnce sync.Once
@@ -1934,7 +2021,7 @@ func file_strata_v1_ingester_proto_rawDescGZIP() []byte {
 }
 
 var file_strata_v1_ingester_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_strata_v1_ingester_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_strata_v1_ingester_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_strata_v1_ingester_proto_goTypes = []any{
 	(AttrType)(0),              // 0: strata.v1.AttrType
 	(LabelMatcher_Type)(0),     // 1: strata.v1.LabelMatcher.Type
@@ -1960,8 +2047,10 @@ var file_strata_v1_ingester_proto_goTypes = []any{
 	(*QueryLogsResponse)(nil),  // 21: strata.v1.QueryLogsResponse
 	(*QuerySpansRequest)(nil),  // 22: strata.v1.QuerySpansRequest
 	(*QuerySpansResponse)(nil), // 23: strata.v1.QuerySpansResponse
-	(*StatsRequest)(nil),       // 24: strata.v1.StatsRequest
-	(*StatsResponse)(nil),      // 25: strata.v1.StatsResponse
+	(*PromoteRequest)(nil),     // 24: strata.v1.PromoteRequest
+	(*PromoteResponse)(nil),    // 25: strata.v1.PromoteResponse
+	(*StatsRequest)(nil),       // 26: strata.v1.StatsRequest
+	(*StatsResponse)(nil),      // 27: strata.v1.StatsResponse
 }
 var file_strata_v1_ingester_proto_depIdxs = []int32{
 	0,  // 0: strata.v1.Attr.type:type_name -> strata.v1.AttrType
@@ -1993,15 +2082,17 @@ var file_strata_v1_ingester_proto_depIdxs = []int32{
 	16, // 26: strata.v1.Ingester.Release:input_type -> strata.v1.ReleaseRequest
 	20, // 27: strata.v1.Ingester.QueryLogs:input_type -> strata.v1.QueryLogsRequest
 	22, // 28: strata.v1.Ingester.QuerySpans:input_type -> strata.v1.QuerySpansRequest
-	24, // 29: strata.v1.Ingester.Stats:input_type -> strata.v1.StatsRequest
-	14, // 30: strata.v1.Ingester.Push:output_type -> strata.v1.PushResponse
-	14, // 31: strata.v1.Ingester.PushRaw:output_type -> strata.v1.PushResponse
-	17, // 32: strata.v1.Ingester.Release:output_type -> strata.v1.ReleaseResponse
-	21, // 33: strata.v1.Ingester.QueryLogs:output_type -> strata.v1.QueryLogsResponse
-	23, // 34: strata.v1.Ingester.QuerySpans:output_type -> strata.v1.QuerySpansResponse
-	25, // 35: strata.v1.Ingester.Stats:output_type -> strata.v1.StatsResponse
-	30, // [30:36] is the sub-list for method output_type
-	24, // [24:30] is the sub-list for method input_type
+	26, // 29: strata.v1.Ingester.Stats:input_type -> strata.v1.StatsRequest
+	24, // 30: strata.v1.Ingester.Promote:input_type -> strata.v1.PromoteRequest
+	14, // 31: strata.v1.Ingester.Push:output_type -> strata.v1.PushResponse
+	14, // 32: strata.v1.Ingester.PushRaw:output_type -> strata.v1.PushResponse
+	17, // 33: strata.v1.Ingester.Release:output_type -> strata.v1.ReleaseResponse
+	21, // 34: strata.v1.Ingester.QueryLogs:output_type -> strata.v1.QueryLogsResponse
+	23, // 35: strata.v1.Ingester.QuerySpans:output_type -> strata.v1.QuerySpansResponse
+	27, // 36: strata.v1.Ingester.Stats:output_type -> strata.v1.StatsResponse
+	25, // 37: strata.v1.Ingester.Promote:output_type -> strata.v1.PromoteResponse
+	31, // [31:38] is the sub-list for method output_type
+	24, // [24:31] is the sub-list for method input_type
 	24, // [24:24] is the sub-list for extension type_name
 	24, // [24:24] is the sub-list for extension extendee
 	0,  // [0:24] is the sub-list for field type_name
@@ -2018,7 +2109,7 @@ func file_strata_v1_ingester_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_strata_v1_ingester_proto_rawDesc), len(file_strata_v1_ingester_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   23,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

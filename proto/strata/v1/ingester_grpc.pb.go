@@ -29,6 +29,7 @@ const (
 	Ingester_QueryLogs_FullMethodName  = "/strata.v1.Ingester/QueryLogs"
 	Ingester_QuerySpans_FullMethodName = "/strata.v1.Ingester/QuerySpans"
 	Ingester_Stats_FullMethodName      = "/strata.v1.Ingester/Stats"
+	Ingester_Promote_FullMethodName    = "/strata.v1.Ingester/Promote"
 )
 
 // IngesterClient is the client API for Ingester service.
@@ -41,6 +42,7 @@ type IngesterClient interface {
 	QueryLogs(ctx context.Context, in *QueryLogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[QueryLogsResponse], error)
 	QuerySpans(ctx context.Context, in *QuerySpansRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[QuerySpansResponse], error)
 	Stats(ctx context.Context, in *StatsRequest, opts ...grpc.CallOption) (*StatsResponse, error)
+	Promote(ctx context.Context, in *PromoteRequest, opts ...grpc.CallOption) (*PromoteResponse, error)
 }
 
 type ingesterClient struct {
@@ -129,6 +131,16 @@ func (c *ingesterClient) Stats(ctx context.Context, in *StatsRequest, opts ...gr
 	return out, nil
 }
 
+func (c *ingesterClient) Promote(ctx context.Context, in *PromoteRequest, opts ...grpc.CallOption) (*PromoteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PromoteResponse)
+	err := c.cc.Invoke(ctx, Ingester_Promote_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IngesterServer is the server API for Ingester service.
 // All implementations must embed UnimplementedIngesterServer
 // for forward compatibility.
@@ -139,6 +151,7 @@ type IngesterServer interface {
 	QueryLogs(*QueryLogsRequest, grpc.ServerStreamingServer[QueryLogsResponse]) error
 	QuerySpans(*QuerySpansRequest, grpc.ServerStreamingServer[QuerySpansResponse]) error
 	Stats(context.Context, *StatsRequest) (*StatsResponse, error)
+	Promote(context.Context, *PromoteRequest) (*PromoteResponse, error)
 	mustEmbedUnimplementedIngesterServer()
 }
 
@@ -166,6 +179,9 @@ func (UnimplementedIngesterServer) QuerySpans(*QuerySpansRequest, grpc.ServerStr
 }
 func (UnimplementedIngesterServer) Stats(context.Context, *StatsRequest) (*StatsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Stats not implemented")
+}
+func (UnimplementedIngesterServer) Promote(context.Context, *PromoteRequest) (*PromoteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Promote not implemented")
 }
 func (UnimplementedIngesterServer) mustEmbedUnimplementedIngesterServer() {}
 func (UnimplementedIngesterServer) testEmbeddedByValue()                  {}
@@ -282,6 +298,24 @@ func _Ingester_Stats_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Ingester_Promote_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PromoteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngesterServer).Promote(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Ingester_Promote_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngesterServer).Promote(ctx, req.(*PromoteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Ingester_ServiceDesc is the grpc.ServiceDesc for Ingester service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -304,6 +338,10 @@ var Ingester_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Stats",
 			Handler:    _Ingester_Stats_Handler,
+		},
+		{
+			MethodName: "Promote",
+			Handler:    _Ingester_Promote_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
