@@ -166,6 +166,25 @@ func (r *loadResult) classify(err error) bool {
 	return false
 }
 
+// loadSeverity and loadBody give record seq of the load its level and body: one in ten
+// is an error, two in ten warnings, and one in 2,500 carries a needle (needle-0..3).
+func loadSeverity(seq int) plog.SeverityNumber {
+	switch seq % 10 {
+	case 0:
+		return plog.SeverityNumberError
+	case 1, 2:
+		return plog.SeverityNumberWarn
+	}
+	return plog.SeverityNumberInfo
+}
+
+func loadBody(seq int) string {
+	if seq%2500 == 7 {
+		return fmt.Sprintf("request %d failed needle-%d path=/api/items/%d", seq, (seq/2500)%4, seq%977)
+	}
+	return fmt.Sprintf("request %d handled path=/api/items/%d status=200 duration=%dms", seq, seq%977, seq%300)
+}
+
 // loadBatch builds batch b: batch log records over 20 services, and batch spans in
 // traces of 10 spans. Every record and span is unique.
 func loadBatch(b, batch int, base time.Time) (plog.Logs, ptrace.Traces) {
@@ -182,8 +201,8 @@ func loadBatch(b, batch int, base time.Time) (plog.Logs, ptrace.Traces) {
 		ts := pcommon.NewTimestampFromTime(base.Add(time.Duration(seq) * time.Microsecond))
 		lr := sl.LogRecords().AppendEmpty()
 		lr.SetTimestamp(ts)
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.Body().SetStr(fmt.Sprintf("request %d handled path=/api/items/%d status=200 duration=%dms", seq, seq%977, seq%300))
+		lr.SetSeverityNumber(loadSeverity(seq))
+		lr.Body().SetStr(loadBody(seq))
 		lr.Attributes().PutInt("seq", int64(seq))
 		sp := ss.Spans().AppendEmpty()
 		var tid pcommon.TraceID
