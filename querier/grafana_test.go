@@ -107,6 +107,10 @@ func TestGrafanaExploreLogQuery(t *testing.T) {
 		if got != want {
 			t.Errorf("categorize=%v: %d lines, want %d", categorize, got, want)
 		}
+		summary, _ := resp.Data.Stats["summary"].(map[string]any)
+		if n, _ := summary["totalEntriesReturned"].(float64); int(n) != got {
+			t.Errorf("stats.summary.totalEntriesReturned = %v, want %d", summary["totalEntriesReturned"], got)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 type execStats struct {
 	lines, bytes int64
 	took         time.Duration
+	returned     int64 // log lines in the answer (Loki's totalEntriesReturned)
 }
 
 // encodeQueryResult writes Loki's query envelope. With categorize, encodingFlags comes
@@ -26,6 +27,9 @@ func encodeQueryResult(v logql.Value, st execStats, categorize bool) []byte {
 	w.raw(`,"result":`)
 	switch r := v.(type) {
 	case logql.Streams:
+		for _, s := range r {
+			st.returned += int64(len(s.Entries))
+		}
 		encodeStreams(w, r, categorize)
 	case logql.Matrix:
 		encodeMatrix(w, r)
@@ -148,7 +152,9 @@ func encodeStats(w *jsonw, st execStats) {
 	w.int(st.lines)
 	w.raw(`,"execTime":`)
 	w.raw(strconv.FormatFloat(secs, 'f', -1, 64))
-	w.raw(`,"queueTime":0,"subqueries":0,"totalEntriesReturned":0},"store":{"totalChunksRef":0,"totalChunksDownloaded":0,"chunksDownloadTime":0,`)
+	w.raw(`,"queueTime":0,"subqueries":0,"totalEntriesReturned":`)
+	w.int(st.returned)
+	w.raw(`},"store":{"totalChunksRef":0,"totalChunksDownloaded":0,"chunksDownloadTime":0,`)
 	w.raw(`"headChunkBytes":0,"headChunkLines":0,"decompressedBytes":`)
 	w.int(st.bytes)
 	w.raw(`,"decompressedLines":`)
