@@ -66,6 +66,7 @@ type Process struct {
 	Name    string
 	Host    string
 	Args    []string // extra flags
+	Env     []string // extra environment variables, KEY=value
 	DataDir string
 	LogPath string
 
@@ -131,6 +132,9 @@ func (p *Process) Start(bin string) {
 	p.log = f
 	fmt.Fprintf(f, "---- start %s %s\n", time.Now().Format(time.RFC3339Nano), strings.Join(p.flags(), " "))
 	p.cmd = exec.Command(bin, p.flags()...)
+	if len(p.Env) > 0 {
+		p.cmd.Env = append(os.Environ(), p.Env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = f, f
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatalf("start %s: %v", p.Name, err)

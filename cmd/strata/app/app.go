@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -97,6 +98,12 @@ func applySingleProcessDefaults(cfg *Config) {
 
 // Run starts the targets and blocks until a signal or a failure stops them.
 func (a *App) Run() error {
+	// Self-tracing is off unless OTEL_* variables name an exporter (tracing.go).
+	stopTracing, err := startSelfTracing("strata-"+strings.Join(a.cfg.Target, "-"), a.logger)
+	if err != nil {
+		return fmt.Errorf("self-tracing: %w", err)
+	}
+	defer stopTracing()
 	mm, err := a.setupModules()
 	if err != nil {
 		return err
