@@ -80,7 +80,7 @@ func (q *Querier) runLogs(ctx context.Context, tenant string, e *logql.LogQueryE
 		return nil, execStats{}, fmt.Errorf("read ingesters: %w", err)
 	}
 	f := clickhouse.LogFilter{Tenant: tenant, Start: lq.start, End: lq.end, Matchers: e.Matchers, LineFilters: filters, ExcludeFlushIDs: recent.ExcludeFlushIDs}
-	it := newRowIterator(store.SelectLogs(ctx, clickhouse.LogQuery{LogFilter: f, Forward: lq.forward, PageSize: lq.limit}), recent.Rows, lq.forward)
+	it := newRowIterator(store.SelectLogs(ctx, clickhouse.LogQuery{LogFilter: f, Forward: lq.forward, PageSize: logPageSize(e, lq.limit)}), recent.Rows, lq.forward)
 	defer it.Close()
 	streams, err := logql.EvalLogs(ctx, e, it, logql.EvalLogsParams{Limit: lq.limit, Categorize: lq.categorize})
 	st := execStats{lines: it.lines, bytes: it.bytes}
@@ -91,6 +91,34 @@ func (q *Querier) runLogs(ctx context.Context, tenant string, e *logql.LogQueryE
 		streams = logql.Streams{}
 	}
 	return streams, st, nil
+}
+
+// filteredPageSize is the first SQL page of a log query whose pipeline drops lines
+// after SQL.
+const filteredPageSize = 2000
+
+// logPageSize is the first SQL page of a log query: limit when SQL returns only lines
+// the pipeline keeps (stream matchers and line filters it can express), else at least
+// filteredPageSize. Each further page re-scans its time window in ClickHouse, so a
+// pipeline that keeps one line in 30 (`| json | status >= 500`) would otherwise take
+// six round trips, from pages of 100, 200, ... rows, to fill a limit of 100.
+func logPageSize(e *logql.LogQueryExpr, limit int) int {
+	if !e.OnlyLineFilters() {
+		return max(limit, filteredPageSize)
+	}
+	for _, lf := range e.LeadingLineFilters() {
+		switch lf.Op {
+		case logql.LineContains, logql.LineNotContains, logql.LineMatchRegexp, logql.LineNotMatchRegexp:
+		default:
+			return max(limit, filteredPageSize)
+		}
+		for _, v := range lf.Values {
+			if v.IP {
+				return max(limit, filteredPageSize)
+			}
+		}
+	}
+	return limit
 }
 
 // runMetric evaluates a metric query: in ClickHouse when it only counts rows

@@ -178,10 +178,18 @@ func (it *LogIterator) pageSQL() string {
 	b.WriteString(logColumns)
 	b.WriteString(" FROM ")
 	b.WriteString(it.c.cfg.Database)
-	b.WriteString(".logs WHERE ")
+	b.WriteString(".logs ")
 	f := it.q.LogFilter
 	f.Start, f.End = it.winLo, it.winHi
-	b.WriteString(logWhere(&f, it.opts))
+	o := it.opts
+	if pre := linePrewhere(&f, o); pre != "" {
+		b.WriteString("PREWHERE ")
+		b.WriteString(pre)
+		b.WriteString(" ")
+		o.linesApart = true
+	}
+	b.WriteString("WHERE ")
+	b.WriteString(logWhere(&f, o))
 	if it.hasCursor {
 		it.writeCursor(&b)
 	}

@@ -52,6 +52,11 @@ type options struct {
 	timeout               time.Duration
 	quietCores            float64
 	quietWait             time.Duration
+
+	queryDB                string
+	queryLines, querySpans int
+	queryRuns              int
+	queryProfile           time.Duration
 }
 
 func main() {
@@ -63,7 +68,7 @@ func main() {
 	flag.StringVar(&o.strataRev, "strata-rev", "", "revision the strata binary was built from, for the report (default: git describe --dirty of the working tree)")
 	flag.StringVar(&o.results, "results", "bench/results", "directory for latest.md and profiles")
 	flag.StringVar(&o.goBin, "go", envOr("GO", "go"), "go command, for `go tool pprof`")
-	flag.StringVar(&o.phases, "phases", "raw,all,cluster", "phases to run")
+	flag.StringVar(&o.phases, "phases", "raw,all,cluster,query", "phases to run, in order: raw, all, cluster (ingest) and query")
 	flag.IntVar(&o.gen.BatchRecords, "batch", o.gen.BatchRecords, "log records per OTLP request")
 	flag.IntVar(&o.templates, "templates", 32, "distinct pre-built requests the sender cycles through")
 	flag.DurationVar(&o.rawDuration, "raw-duration", 20*time.Second, "raw ClickHouse phase duration")
@@ -77,7 +82,12 @@ func main() {
 	flag.DurationVar(&o.profileAfter, "profile-after", 8*time.Second, "start the CPU profile this long into the load")
 	flag.DurationVar(&o.profile, "profile", 10*time.Second, "CPU profile length")
 	flag.DurationVar(&o.queryableTimeout, "queryable-timeout", 60*time.Second, "longest wait for all acknowledged records to be counted in ClickHouse")
-	flag.DurationVar(&o.timeout, "timeout", 6*time.Minute, "bound on the whole run")
+	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "bound on the whole run")
+	flag.StringVar(&o.queryDB, "query-db", "strata_bench_query", "database of the query phase's data set, kept and reused across runs while it holds the expected rows")
+	flag.IntVar(&o.queryLines, "query-lines", 10_000_000, "log lines in the query phase's data set")
+	flag.IntVar(&o.querySpans, "query-spans", 1_000_000, "spans in the query phase's data set")
+	flag.IntVar(&o.queryRuns, "query-runs", 7, "measured runs of each query (after one warm-up)")
+	flag.DurationVar(&o.queryProfile, "query-profile", 0, "after the measured runs, CPU-profile the querier this long while the queries run in turn (0: off)")
 	flag.Float64Var(&o.quietCores, "quiet-cores", 0.3, "before each phase, wait until other processes use less CPU than this (cores) ...")
 	flag.DurationVar(&o.quietWait, "quiet-wait", 60*time.Second, "... for at most this long in the whole run; the report states how busy the machine was")
 	flag.Parse()
@@ -150,6 +160,8 @@ func run(ctx context.Context, o options) error {
 
 	var phases []*bench.Phase
 	var raw float64
+	var queryOut string
+	var queryErr error
 	for _, name := range strings.Split(o.phases, ",") {
 		if ctx.Err() != nil {
 			break
@@ -166,6 +178,14 @@ func run(ctx context.Context, o options) error {
 			p = h.strata(ctx, "Strata all-in-one RF=1", "all", h.startAll)
 		case "cluster":
 			p = h.strata(ctx, "Strata 3 ingesters + 2 distributors RF=3", "cluster", h.startCluster)
+		case "query":
+			rows, notes, err := h.queryPhase(ctx)
+			notes = append(notes, fmt.Sprintf("Before the phase other processes used %.2f cores; the machine is shared, so single runs are noisy.", busy))
+			queryOut, queryErr = queryReport(bench.DefaultQueryData(o.queryLines, o.querySpans), o.queryRuns, rows, notes, err), err
+			if err != nil {
+				log.Printf("query: %v", err)
+			}
+			continue
 		default:
 			return fmt.Errorf("unknown phase %q", name)
 		}
@@ -175,7 +195,7 @@ func run(ctx context.Context, o options) error {
 		p.Notes = append(p.Notes, fmt.Sprintf("Before the phase other processes used %.2f cores.", busy))
 		phases = append(phases, p)
 	}
-	report := h.report(phases, raw)
+	report := h.report(phases, raw) + queryOut
 	fmt.Println()
 	fmt.Print(report)
 	path := filepath.Join(o.results, "latest.md")
@@ -187,6 +207,9 @@ func run(ctx context.Context, o options) error {
 		if p.Err != nil {
 			return fmt.Errorf("some phases failed")
 		}
+	}
+	if queryErr != nil {
+		return fmt.Errorf("query phase failed: %w", queryErr)
 	}
 	return nil
 }
@@ -707,6 +730,9 @@ func (h *harness) report(phases []*bench.Phase, raw float64) string {
 	}
 	fmt.Fprintf(&sb, "## Load benchmark (`make bench`)\n\n%s on %s, %d CPUs, %s, strata %s, ClickHouse %s; load average at start %s, at end %s.\n\n",
 		time.Now().Format("2006-01-02 15:04 MST"), host, runtime.NumCPU(), memTotal(), rev, h.chVersion(), h.loadStart, loadAvg())
+	if len(phases) == 0 { // only the query phase ran
+		return sb.String()
+	}
 	sb.WriteString(bench.Table(phases, raw))
 	sb.WriteString("\nCPU cores are CPU-seconds per second of load for each process group; `loadgen` is this harness (sender and sampling). Peak RSS is VmHWM for strata processes and the largest sampled VmRSS for ClickHouse.\n\n")
 	for _, n := range h.notes {

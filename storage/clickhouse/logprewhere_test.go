@@ -1,0 +1,46 @@
+package clickhouse
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/strataobs/strata/logql"
+)
+
+// Line filters go to PREWHERE, once, and everything else stays in WHERE; without line
+// filters there is no PREWHERE.
+func TestPageSQLPrewhere(t *testing.T) {
+	for _, tc := range []struct {
+		query, prewhere string
+	}{
+		{`{service_name="a"}`, ""},
+		{`{service_name="a"} |= "needle" |~ "x.y"`, `PREWHERE (position(body, 'needle') > 0) AND (match(body, '(?-s:x.y)')) WHERE`},
+		{`{service_name="a"} != "skip" | json`, `PREWHERE NOT (position(body, 'skip') > 0) WHERE`},
+	} {
+		e, err := logql.ParseLogQuery(tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &Client{cfg: Config{Database: "db"}}
+		it := c.SelectLogs(context.Background(), LogQuery{LogFilter: LogFilter{Tenant: "t", Start: 1, End: 1000,
+			Matchers: e.Matchers, LineFilters: e.LeadingLineFilters()}})
+		it.openWindow()
+		sql := it.pageSQL()
+		if tc.prewhere == "" {
+			if strings.Contains(sql, "PREWHERE") {
+				t.Errorf("%s: unexpected PREWHERE in %s", tc.query, sql)
+			}
+			continue
+		}
+		if !strings.Contains(sql, tc.prewhere) {
+			t.Errorf("%s: want %q in %s", tc.query, tc.prewhere, sql)
+		}
+		if strings.Count(sql, "position(body") != strings.Count(tc.prewhere, "position(body") {
+			t.Errorf("%s: line filter repeated in WHERE: %s", tc.query, sql)
+		}
+		if !strings.Contains(sql, "service_name = 'a'") {
+			t.Errorf("%s: matcher missing: %s", tc.query, sql)
+		}
+	}
+}
