@@ -121,12 +121,25 @@ func countSQL(db string, q *LogCountQuery) string {
 	if q.Bytes {
 		bytes = "sum(length(body))"
 	}
-	return fmt.Sprintf("SELECT %s, uniqExact(id), count(), %s FROM %s.logs WHERE %s GROUP BY %s",
-		defs, bytes, db, logWhere(&q.LogFilter, whereOpts{}), names)
+	return fmt.Sprintf("SELECT %s, uniqExact(id), count(), %s FROM %s.logs %s GROUP BY %s",
+		defs, bytes, db, filterClauses(&q.LogFilter), names)
 }
 
 // recountBytes sums line bytes over de-duplicated rows for the results that hold
 // copies, reading only their buckets.
+// filterClauses is the PREWHERE (line filters, when any) and WHERE of a count: like a
+// log read, a count over a needle reads the body first and the grouping columns (label
+// and attribute arrays) only where a line matched.
+func filterClauses(f *LogFilter) string {
+	o := whereOpts{}
+	pre := linePrewhere(f, o)
+	if pre == "" {
+		return "WHERE " + logWhere(f, o)
+	}
+	o.linesApart = true
+	return "PREWHERE " + pre + " WHERE " + logWhere(f, o)
+}
+
 func (c *Client) recountBytes(ctx context.Context, q *LogCountQuery, out []LogCount, copied []int) error {
 	buckets := map[int64]bool{}
 	var ranges []string
@@ -139,8 +152,8 @@ func (c *Client) recountBytes(ctx context.Context, q *LogCountQuery, out []LogCo
 		}
 	}
 	defs, names := groupColumns(q)
-	sql := fmt.Sprintf("SELECT %s, count(), count(), sum(len) FROM (SELECT %s, length(body) AS len FROM %s.logs WHERE %s AND (%s) LIMIT 1 BY id) GROUP BY %s",
-		names, defs, c.cfg.Database, logWhere(&q.LogFilter, whereOpts{}), strings.Join(ranges, " OR "), names)
+	sql := fmt.Sprintf("SELECT %s, count(), count(), sum(len) FROM (SELECT %s, length(body) AS len FROM %s.logs %s AND (%s) LIMIT 1 BY id) GROUP BY %s",
+		names, defs, c.cfg.Database, filterClauses(&q.LogFilter), strings.Join(ranges, " OR "), names)
 	exact, _, err := c.countLogs(ctx, q, sql)
 	if err != nil {
 		return err

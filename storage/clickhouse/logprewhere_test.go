@@ -44,3 +44,22 @@ func TestPageSQLPrewhere(t *testing.T) {
 		}
 	}
 }
+
+// Counts (metric queries, the UI's volume histogram) put line filters in PREWHERE too, so
+// a needle count does not read the label and attribute arrays of every row.
+func TestCountSQLPrewhere(t *testing.T) {
+	e, err := logql.ParseLogQuery(`{service_name="a"} |= "needle"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := LogCountQuery{LogFilter: LogFilter{Tenant: "t", Start: 1, End: 1000, Matchers: e.Matchers, LineFilters: e.LeadingLineFilters()},
+		Base: 1000, Width: 100, By: []string{"detected_level"}}
+	sql := countSQL("db", &q)
+	if !strings.Contains(sql, "PREWHERE (position(body, 'needle') > 0) WHERE") || strings.Count(sql, "position(body") != 1 {
+		t.Errorf("count SQL: %s", sql)
+	}
+	q.LineFilters = nil
+	if sql := countSQL("db", &q); strings.Contains(sql, "PREWHERE") {
+		t.Errorf("count without line filters has PREWHERE: %s", sql)
+	}
+}
