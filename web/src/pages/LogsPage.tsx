@@ -110,11 +110,26 @@ export function LogsPage({ state }: { state: AppState }) {
     return { startNs: msToNs(r.startMs), endNs: msToNs(r.endMs) };
   };
 
+  // Resolves once the running query's first lines are in (or it ended): requests that
+  // only help (label names, the volume histogram) wait for it, so they do not compete
+  // with the first lines for the server.
+  const firstLines = useRef<Promise<void> | null>(null);
+
   // Label names (for completion, the builder, and "is anything ingested at all?").
   useEffect(() => {
     if (!range) return;
     const { startNs, endNs } = nsRange();
-    lokiLabels(startNs, endNs).then(setLabels, () => setLabels(null));
+    let live = true;
+    // A tick later, so that a query started by this same render has registered firstLines.
+    const t = setTimeout(() => {
+      (firstLines.current ?? Promise.resolve()).then(() => {
+        if (live) lokiLabels(startNs, endNs).then((ls) => live && setLabels(ls), () => live && setLabels(null));
+      });
+    }, 0);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
   }, [range?.startMs, range?.endMs]);
 
   // Reads `limit` lines newest first, in pages the server accepts; `show` gets each page as
@@ -199,7 +214,10 @@ export function LogsPage({ state }: { state: AppState }) {
     const t0 = performance.now();
     performance.mark('strata:query-start');
     firstRowsMark.current = true;
+    let gotFirst = () => {};
+    firstLines.current = new Promise<void>((resolve) => (gotFirst = resolve));
     const logsP = readLines(startNs, endNs, ac.signal, (p, done) => {
+      gotFirst();
       if (ac.signal.aborted) return;
       setLogs({
         rows: p.rows, categorized: p.categorized, streams: p.streams, tookMs: performance.now() - t0, limit,
@@ -212,15 +230,19 @@ export function LogsPage({ state }: { state: AppState }) {
           setLogs(null);
         }
       })
-      .finally(() => !ac.signal.aborted && setLoadingLogs(false));
+      .finally(() => {
+        gotFirst();
+        if (!ac.signal.aborted) setLoadingLogs(false);
+      });
     const stepS = chooseStep(r.endMs - r.startMs, 100);
     const stepMs = stepS * 1000;
     const first = Math.floor(r.startMs / stepMs) * stepMs;
     const last = Math.ceil(r.endMs / stepMs) * stepMs;
-    const volP = lokiQueryRange({
-      query: volumeQuery(q, stepLiteral(stepS)), startNs: msToNs(first + stepMs), endNs: msToNs(last), step: stepS,
-      signal: ac.signal, source: 'logvolhist',
-    })
+    const volP = firstLines.current
+      .then(() => lokiQueryRange({
+        query: volumeQuery(q, stepLiteral(stepS)), startNs: msToNs(first + stepMs), endNs: msToNs(last), step: stepS,
+        signal: ac.signal, source: 'logvolhist',
+      }))
       .then((res) => {
         if (ac.signal.aborted) return;
         setVolume({ buckets: volumeBuckets(parseMatrix(res.result), first, last, stepS), startMs: first, endMs: last, stepS });
