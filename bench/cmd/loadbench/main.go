@@ -35,7 +35,7 @@ import (
 
 type options struct {
 	chAddr, chPidFile, strataBin, results, goBin string
-	strataRev                                    string
+	strataRev, strataArgs                        string
 	phases                                       string
 	gen                                          bench.GenConfig
 	templates                                    int
@@ -65,6 +65,7 @@ func main() {
 	flag.StringVar(&o.chAddr, "clickhouse", envOr("STRATA_CLICKHOUSE", "127.0.0.1:9000"), "ClickHouse native address")
 	flag.StringVar(&o.chPidFile, "clickhouse-pid-file", ".data/clickhouse/clickhouse.pid", "pid file of the ClickHouse server, to sample its CPU and RSS (skipped when missing)")
 	flag.StringVar(&o.strataBin, "strata-bin", os.Getenv("STRATA_BIN"), "strata binary (default: built by integration/cluster)")
+	flag.StringVar(&o.strataArgs, "strata-args", "", "extra flags for every strata process of the ingest phases, space-separated (e.g. -ingester.max-epoch-age=2s)")
 	flag.StringVar(&o.strataRev, "strata-rev", "", "revision the strata binary was built from, for the report (default: git describe --dirty of the working tree)")
 	flag.StringVar(&o.results, "results", "bench/results", "directory for latest.md and profiles")
 	flag.StringVar(&o.goBin, "go", envOr("GO", "go"), "go command, for `go tool pprof`")
@@ -407,8 +408,8 @@ func (h *harness) raw(ctx context.Context) *bench.Phase {
 type topology func(t *bench.T, db string) (procs []*cluster.Process, targets []string, profiled []*cluster.Process)
 
 func (h *harness) startAll(t *bench.T, db string) ([]*cluster.Process, []string, []*cluster.Process) {
-	p := cluster.NewProcess(t, "all", "127.0.0.1", t.TempDir(),
-		"-target=all", "-clickhouse.address="+h.o.chAddr, "-clickhouse.database="+db)
+	p := cluster.NewProcess(t, "all", "127.0.0.1", t.TempDir(), append([]string{
+		"-target=all", "-clickhouse.address=" + h.o.chAddr, "-clickhouse.database=" + db}, strings.Fields(h.o.strataArgs)...)...)
 	p.Start(cluster.Binary(t))
 	return []*cluster.Process{p}, []string{p.OTLPGRPCAddr()}, []*cluster.Process{p}
 }
@@ -421,6 +422,7 @@ func (h *harness) startCluster(t *bench.T, db string) ([]*cluster.Process, []str
 	common := []string{"-clickhouse.address=" + h.o.chAddr, "-clickhouse.database=" + db,
 		"-ring.heartbeat-period=1s", "-ring.heartbeat-timeout=15s",
 		"-memberlist.gossip-interval=100ms", "-memberlist.pullpush-interval=2s"}
+	common = append(common, strings.Fields(h.o.strataArgs)...)
 	var procs, ingesters, distributors []*cluster.Process
 	var seed string
 	for i := 0; i < 3; i++ {
