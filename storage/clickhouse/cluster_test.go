@@ -206,6 +206,21 @@ func TestTwoShardCluster(t *testing.T) {
 			t.Errorf("SelectLogs(%s) returned %d rows (%d distinct), want the %d records", tenant, n, len(got), len(want))
 		}
 
+		// Label names and values: every stream of the tenant, from both shards, once.
+		wantStreams := map[uint64]bool{}
+		for _, r := range logs {
+			if r.Tenant == tenant {
+				wantStreams[r.Stream.StreamId] = true
+			}
+		}
+		streams, err := c.Streams(ctx, clickhouse.StreamQuery{LogFilter: f})
+		if err != nil {
+			t.Fatalf("streams of %s: %v", tenant, err)
+		}
+		if len(streams) != len(wantStreams) {
+			t.Errorf("Streams(%s) = %d streams, want %d", tenant, len(streams), len(wantStreams))
+		}
+
 		// Excluding over a thousand ids sends them as an external table, which the
 		// servers of the other shards must receive too.
 		f.ExcludeIDs = slices.Sorted(maps.Keys(want))[:len(want)-100]

@@ -72,11 +72,23 @@ func streamsSQL(db string, q *StreamQuery, o whereOpts) string {
 	if q.Step > 0 {
 		bucket = fmt.Sprintf("intDiv(timestamp - %d, %d)", q.Start, q.Step)
 	}
+	where := logWhere(&q.LogFilter, o)
+	if !q.Stats && q.Step <= 0 {
+		// Label names and values only: find each stream's first row from the narrow
+		// stream_id and timestamp columns, then read the label arrays of those rows alone
+		// (PREWHERE), instead of the arrays of every row in range (over 10M lines: 4 s to
+		// a fraction of a second). GLOBAL, so that on a sharded cluster the subquery runs
+		// once, on the Distributed table, rather than once per shard.
+		fmt.Fprintf(&b, "SELECT toInt64(0) AS b, labels_keys, labels_values, toUInt64(0), toUInt64(0) FROM %[1]s.logs "+
+			"PREWHERE (stream_id, timestamp) GLOBAL IN (SELECT stream_id, min(timestamp) FROM %[1]s.logs WHERE %[2]s GROUP BY stream_id) "+
+			"WHERE %[2]s LIMIT 1 BY stream_id", db, where)
+		return b.String()
+	}
 	stats := "toUInt64(0), toUInt64(0)"
 	if q.Stats {
 		stats = "count(), sum(length(body))"
 	}
 	fmt.Fprintf(&b, "SELECT %s AS b, any(labels_keys), any(labels_values), %s FROM %s.logs WHERE %s GROUP BY stream_id, b",
-		bucket, stats, db, logWhere(&q.LogFilter, o))
+		bucket, stats, db, where)
 	return b.String()
 }
