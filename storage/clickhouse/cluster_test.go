@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strataobs/strata/logql"
+	pb "github.com/strataobs/strata/proto/strata/v1"
 	"github.com/strataobs/strata/storage/clickhouse"
 	"github.com/strataobs/strata/storage/clickhouse/chtest"
 )
@@ -236,6 +238,47 @@ func TestTwoShardCluster(t *testing.T) {
 			t.Errorf("CountLogs(%s) without %d excluded ids = %d, want 100", tenant, len(f.ExcludeIDs), total)
 		}
 	}
+	// Matchers on stream labels become a stream-id subquery (GLOBAL IN, nested): on the
+	// Distributed tables it must see the streams of both shards.
+	var lb clickhouse.LogBatch
+	res := &pb.Resource{ServiceName: "svc"}
+	perEnv := map[string]int{}
+	for k := range 40 {
+		env := []string{"prod", "dev"}[k%2]
+		st := &pb.LogStream{StreamId: uint64(9000 + k), Labels: []*pb.Label{{Name: "env", Value: env}, {Name: "pod", Value: fmt.Sprintf("p%d", k)}, {Name: "service_name", Value: "svc"}}}
+		for j := range 10 {
+			lb.Add("lbl", 30, 77, st, res, &pb.LogRecord{Id: uint64(100000 + k*10 + j), Timestamp: base.Add(time.Duration(k*10+j) * time.Millisecond).UnixNano(), Body: "x"})
+			perEnv[env]++
+		}
+	}
+	if err := c.WriteLogs(ctx, &lb); err != nil {
+		t.Fatal(err)
+	}
+	e, err := logql.ParseLogQuery(`{env="prod", pod=~"p.*"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lf := clickhouse.LogFilter{Tenant: "lbl", Start: base.UnixNano(), End: base.Add(time.Hour).UnixNano(), Matchers: e.Matchers}
+	it := c.SelectLogs(ctx, clickhouse.LogQuery{LogFilter: lf})
+	n := 0
+	for it.Next() {
+		n++
+	}
+	if err := it.Err(); err != nil {
+		t.Fatalf("select by stream labels: %v", err)
+	}
+	counts, err := c.CountLogs(ctx, clickhouse.LogCountQuery{LogFilter: lf, Base: lf.Start, Width: lf.End - lf.Start})
+	if err != nil {
+		t.Fatalf("count by stream labels: %v", err)
+	}
+	var counted uint64
+	for _, lc := range counts {
+		counted += lc.Count
+	}
+	if n != perEnv["prod"] || counted != uint64(perEnv["prod"]) {
+		t.Errorf(`{env="prod"}: %d lines selected, %d counted; want %d`, n, counted, perEnv["prod"])
+	}
+
 	var traceIDs []string
 	for i := range 300 {
 		traceIDs = append(traceIDs, hex.EncodeToString(chtest.TraceID(i)))
