@@ -50,7 +50,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.DurationVar(&c.FlushCheckPeriod, "ingester.flush-check-period", 500*time.Millisecond, "How often the flush loop looks for work.")
 	f.DurationVar(&c.ReleaseGrace, "ingester.release-grace", 30*time.Second, "How long a rank-k replica waits (k times this) for the owner to flush a record before flushing it itself.")
 	f.DurationVar(&c.FlushedRetention, "ingester.flushed-retention", 5*time.Second, "How long flushed records stay in memory so that queries running across a flush see each record once.")
-	f.Int64Var(&c.MaxMemoryBytes, "ingester.max-memory-bytes", 512<<20, "Records held in memory above which pushes are refused with a retryable RESOURCE_EXHAUSTED (for example while ClickHouse is down). A process running an ingester also sets the Go runtime's soft memory limit to twice this, unless GOMEMLIMIT is set.")
+	f.Int64Var(&c.MaxMemoryBytes, "ingester.max-memory-bytes", 512<<20, "Records held in memory above which pushes are refused with a retryable RESOURCE_EXHAUSTED (for example while ClickHouse is down). A process running an ingester also sets the Go runtime's soft memory limit to 1.75 times this, unless GOMEMLIMIT is set.")
 	f.Int64Var(&c.MaxWALBytes, "ingester.max-wal-bytes", 8<<30, "WAL size above which pushes are refused with a retryable RESOURCE_EXHAUSTED.")
 	f.DurationVar(&c.FlushTimeout, "ingester.flush-timeout", time.Minute, "Timeout of one flush to ClickHouse.")
 	f.DurationVar(&c.MaxFlushBackoff, "ingester.max-flush-backoff", 10*time.Second, "Longest wait between retries of a failed flush.")

@@ -68,7 +68,7 @@ func New(cfg *Config) (*App, error) {
 	return &App{cfg: cfg, logger: logger, reg: reg, pool: newPool()}, nil
 }
 
-// setMemoryLimit gives a process that runs an ingester a soft memory limit of twice the
+// setMemoryLimit gives a process that runs an ingester a soft memory limit of 1.75 times the
 // records it may hold: the garbage collector then works harder before the heap, with a
 // flush's transient column buffers on top of the records, grows past it. GOMEMLIMIT,
 // when set, wins.
@@ -76,7 +76,7 @@ func setMemoryLimit(cfg *Config, logger log.Logger) {
 	if os.Getenv("GOMEMLIMIT") != "" || !slices.ContainsFunc(cfg.Target, func(t string) bool { return t == All || t == Ingester }) {
 		return
 	}
-	limit := 2 * cfg.Ingester.MaxMemoryBytes
+	limit := cfg.Ingester.MaxMemoryBytes * 7 / 4
 	debug.SetMemoryLimit(limit)
 	level.Debug(logger).Log("msg", "soft memory limit set", "bytes", limit)
 }
