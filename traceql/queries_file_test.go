@@ -2,8 +2,6 @@ package traceql
 
 import (
 	"flag"
-	"os"
-	"slices"
 	"strings"
 	"testing"
 
@@ -21,19 +19,5 @@ func TestQueriesFile(t *testing.T) {
 			valid = append(valid, q)
 		}
 	})
-	path := testqueries.Path("traceql")
-	if *updateQueries {
-		header := "The valid queries of traceql's parse table (parser_test.go), one Go string literal a line.\n" +
-			"Regenerate with: go test ./traceql -run TestQueriesFile -update-queries"
-		if err := os.WriteFile(path, testqueries.Format(header, valid), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := testqueries.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(got, valid) {
-		t.Errorf("%s differs from the parse table's %d valid queries; regenerate with -update-queries", path, len(valid))
-	}
+	testqueries.Check(t, "traceql", valid, *updateQueries)
 }

@@ -12,8 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"testing"
 )
 
 // Path is the query file of a package directory of the module ("logql", "traceql").
@@ -58,4 +60,25 @@ func Format(header string, queries []string) []byte {
 		}
 	}
 	return b.Bytes()
+}
+
+// Check keeps pkg's query file equal to valid, the valid queries of its parse table:
+// with update it rewrites the file first; either way it fails t when they differ.
+func Check(t testing.TB, pkg string, valid []string, update bool) {
+	t.Helper()
+	path := Path(pkg)
+	if update {
+		header := fmt.Sprintf("The valid queries of %[1]s's parse table (parser_test.go), one Go string literal a line.\n"+
+			"Regenerate with: go test ./%[1]s -run TestQueriesFile -update-queries", pkg)
+		if err := os.WriteFile(path, Format(header, valid), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, valid) {
+		t.Errorf("%s differs from the parse table's %d valid queries; regenerate with -update-queries", path, len(valid))
+	}
 }
