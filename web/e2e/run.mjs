@@ -280,6 +280,16 @@ async function tests() {
     const input = page.locator('[data-testid=logql-input]');
     await input.fill(`${RUN_Q} |= "level=error"`);
     await input.press('Control+Enter');
+    // Rows of the page's first query may still be on screen for a moment: give the new
+    // query's answer time to replace them before counting.
+    await page.waitForFunction(
+      (n) => {
+        const s = document.querySelector('[data-testid=result-stats]');
+        return s && s.dataset.loading === 'false' && Number(s.dataset.rows) === n;
+      },
+      ERROR_LINES,
+      { timeout: STEP },
+    ).catch(() => {});
     await waitRows(page, ERROR_LINES);
     await page.waitForFunction(() => !document.querySelector('[data-testid=loading]'));
     const n = await rows(page).count();
