@@ -175,18 +175,7 @@ func (g *Generator) record(lr plog.LogRecord, seq int) {
 	default:
 		path = fmt.Sprintf(rt.path, rnd.IntN(1000000))
 	}
-	status := 200
-	switch p := rnd.IntN(100); {
-	case p < 3:
-		status = 500 + rnd.IntN(4)
-	case p < 10:
-		status = []int{400, 401, 403, 404, 409, 429}[rnd.IntN(6)]
-	case p < 15:
-		status = 201
-	}
-	dur := 0.3 + rnd.ExpFloat64()*18
-	size := 120 + rnd.IntN(20000)
-	agent := agents[rnd.IntN(len(agents))]
+	status, dur, size, agent := accessFields(rnd)
 	ip := fmt.Sprintf("10.%d.%d.%d", rnd.IntN(4), rnd.IntN(256), 1+rnd.IntN(254))
 	lr.Body().SetStr(fmt.Sprintf(`%s - - "%s %s HTTP/1.1" %d %d %.1fms "%s" rid=%08x`, ip, rt.method, path, status, size, dur, agent, rnd.Uint32()))
 	lr.SetTimestamp(pcommon.Timestamp(tsMark | uint64(seq)))
@@ -257,4 +246,22 @@ func encode(ld plog.Logs) (*Template, error) {
 		from = min(ts, obs) + 8
 	}
 	return t, nil
+}
+
+// accessFields draws an access line's status (3% 5xx, 7% 4xx, 5% 201, else 200), duration
+// in ms, response size and user agent; the ingest and the query data sets share it.
+func accessFields(rnd *rand.Rand) (status int, dur float64, size int, agent string) {
+	status = 200
+	switch p := rnd.IntN(100); {
+	case p < 3:
+		status = 500 + rnd.IntN(4)
+	case p < 10:
+		status = []int{400, 401, 403, 404, 409, 429}[rnd.IntN(6)]
+	case p < 15:
+		status = 201
+	}
+	dur = 0.3 + rnd.ExpFloat64()*18
+	size = 120 + rnd.IntN(20000)
+	agent = agents[rnd.IntN(len(agents))]
+	return status, dur, size, agent
 }

@@ -160,18 +160,7 @@ func (f *LogGen) record(rnd *rand.Rand, buf []byte, i, svc int) (*pb.LogRecord, 
 		}
 		return fmt.Appendf(buf, rt.path, rnd.IntN(1000000))
 	}
-	status := 200
-	switch p := rnd.IntN(100); {
-	case p < 3:
-		status = 500 + rnd.IntN(4)
-	case p < 10:
-		status = []int{400, 401, 403, 404, 409, 429}[rnd.IntN(6)]
-	case p < 15:
-		status = 201
-	}
-	dur := 0.3 + rnd.ExpFloat64()*18
-	size := 120 + rnd.IntN(20000)
-	agent := agents[rnd.IntN(len(agents))]
+	status, dur, size, agent := accessFields(rnd)
 	rid := rnd.Uint32()
 	user := rnd.IntN(1000000)
 	level, sev := "info", uint32(9)

@@ -249,6 +249,23 @@ func refused(err error) bool {
 // closes instead of waiting for a release that will not come. Best effort: a replica
 // that misses it flushes later, as it would anyway.
 func (d *Distributor) promote(tenant string, c *converted, sets [][]string, addr string, idx []int) {
+	for other, ids := range promotions(c, sets, addr, idx) {
+		go func() {
+			cl, err := d.pool.Get(other)
+			if err != nil {
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := cl.Promote(client.WithTenant(ctx, tenant), &pb.PromoteRequest{Ids: ids}); err != nil {
+				level.Debug(d.logger).Log("msg", "promote failed", "addr", other, "err", err)
+			}
+		}()
+	}
+}
+
+// promotions lists, per other replica, the ids of the records at idx that addr owns.
+func promotions(c *converted, sets [][]string, addr string, idx []int) map[string][]uint64 {
 	byAddr := map[string][]uint64{}
 	for _, i := range idx {
 		if ring.Rank(sets[i], addr) != 0 {
@@ -270,19 +287,7 @@ func (d *Distributor) promote(tenant string, c *converted, sets [][]string, addr
 			}
 		}
 	}
-	for other, ids := range byAddr {
-		go func() {
-			cl, err := d.pool.Get(other)
-			if err != nil {
-				return
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if _, err := cl.Promote(client.WithTenant(ctx, tenant), &pb.PromoteRequest{Ids: ids}); err != nil {
-				level.Debug(d.logger).Log("msg", "promote failed", "addr", other, "err", err)
-			}
-		}()
-	}
+	return byAddr
 }
 
 func isClientError(err error) bool {
