@@ -65,6 +65,7 @@ type Client struct {
 	conn    driver.Conn
 	addr    string
 	version Version
+	known   *knownStreams
 }
 
 // Open connects to ClickHouse (without selecting the database, which may not exist yet).
@@ -87,7 +88,7 @@ func open(ctx context.Context, cfg Config, addrs []string, maxConns int) (*Clien
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse open %s: %w", strings.Join(addrs, ","), err)
 	}
-	c := &Client{cfg: cfg, conn: conn, addr: strings.Join(addrs, ",")}
+	c := &Client{cfg: cfg, conn: conn, addr: strings.Join(addrs, ","), known: &knownStreams{}}
 	if err := c.loadVersion(ctx); err != nil {
 		conn.Close()
 		return nil, err

@@ -90,6 +90,7 @@ func TestTwoShardCluster(t *testing.T) {
 		"logs": "Distributed", "logs_local": "ReplacingMergeTree",
 		"spans": "Distributed", "spans_local": "ReplacingMergeTree",
 		"trace_index": "Distributed", "trace_index_local": "MergeTree",
+		"log_streams": "Distributed", "log_streams_local": "ReplacingMergeTree",
 		"schema_migrations": "ReplacingMergeTree",
 	}
 	migrations := func(s *clickhouse.Client) map[string]uint64 {
@@ -152,6 +153,16 @@ func TestTwoShardCluster(t *testing.T) {
 	for id, n := range seen {
 		if n != 1 {
 			t.Errorf("log record %s is on %d shards", id, n)
+		}
+	}
+
+	// A stream's labels live on its rows' shard, so stream matchers (answered from
+	// log_streams) select the same streams there as the rows themselves carry.
+	for i, s := range shards {
+		rowStreams := query(s, fmt.Sprintf("SELECT toString(stream_id), toUInt64(1) FROM %s.logs_local GROUP BY stream_id", db))
+		labelled := query(s, fmt.Sprintf("SELECT toString(stream_id), toUInt64(1) FROM %s.log_streams_local GROUP BY stream_id", db))
+		if len(rowStreams) == 0 || !maps.Equal(rowStreams, labelled) {
+			t.Errorf("shard %d: streams of its rows %v, streams in its log_streams %v", i+1, rowStreams, labelled)
 		}
 	}
 

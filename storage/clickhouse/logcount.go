@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 )
 
@@ -36,10 +35,10 @@ type LogCount struct {
 }
 
 // CountLogs answers q in ClickHouse. Records are counted once however many copies
-// storage holds (ReplacingMergeTree merges copies away only eventually): the count is
-// uniqExact(id), several times cheaper on 18.16 than de-duplicating rows with
-// LIMIT 1 BY id (see BenchmarkLogReads). Byte sums come from the plain rows; only the
-// groups whose row count shows copies are summed again over de-duplicated rows.
+// storage holds: the query reads the table FINAL, which folds the copies that retries
+// and failovers stored (they share the whole sort key, id included) as it reads,
+// before ReplacingMergeTree merges them away. Over 10M rows that is about 1.6× faster
+// on 18.16 than uniqExact(id), and it makes byte sums exact in the same pass.
 func (c *Client) CountLogs(ctx context.Context, q LogCountQuery) ([]LogCount, error) {
 	if q.Width <= 0 {
 		return nil, fmt.Errorf("count logs: bucket width %d must be positive", q.Width)
@@ -48,10 +47,7 @@ func (c *Client) CountLogs(ctx context.Context, q LogCountQuery) ([]LogCount, er
 	if err != nil {
 		return nil, fmt.Errorf("count logs: %w", err)
 	}
-	out, copied, err := c.countLogs(ctx, &q, countSQL(c.cfg.Database, &q))
-	if err == nil && len(copied) > 0 {
-		err = c.recountBytes(ctx, &q, out, copied)
-	}
+	out, err := c.countLogs(ctx, &q, countSQL(c.cfg.Database, &q))
 	if err != nil && isRegexpError(err) {
 		return nil, fmt.Errorf("%w: %w", ErrRegexpUnsupported, err)
 	}
@@ -62,35 +58,30 @@ func (c *Client) CountLogs(ctx context.Context, q LogCountQuery) ([]LogCount, er
 // accepts; a count cannot drop the filter, so the caller evaluates the query in Go.
 var ErrRegexpUnsupported = errors.New("regular expression not supported by ClickHouse")
 
-// countLogs runs a count query whose columns are bucket, By values, distinct records,
-// rows and bytes. copied lists the results whose rows outnumber their records.
-func (c *Client) countLogs(ctx context.Context, q *LogCountQuery, sql string) (out []LogCount, copied []int, err error) {
+// countLogs runs a count query whose columns are bucket, By values, records and bytes.
+func (c *Client) countLogs(ctx context.Context, q *LogCountQuery, sql string) (out []LogCount, err error) {
 	rows, err := c.conn.Query(ctx, sql)
 	if err != nil {
-		return nil, nil, fmt.Errorf("count logs: %w", err)
+		return nil, fmt.Errorf("count logs: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		lc := LogCount{Values: make([]string, len(q.By))}
-		var nrows uint64
-		dest := make([]any, 0, 4+len(q.By))
+		dest := make([]any, 0, 3+len(q.By))
 		dest = append(dest, &lc.Bucket)
 		for i := range lc.Values {
 			dest = append(dest, &lc.Values[i])
 		}
-		dest = append(dest, &lc.Count, &nrows, &lc.Bytes)
+		dest = append(dest, &lc.Count, &lc.Bytes)
 		if err := rows.Scan(dest...); err != nil {
-			return nil, nil, fmt.Errorf("count logs: %w", err)
-		}
-		if nrows != lc.Count && q.Bytes {
-			copied = append(copied, len(out))
+			return nil, fmt.Errorf("count logs: %w", err)
 		}
 		out = append(out, lc)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("count logs: %w", err)
+		return nil, fmt.Errorf("count logs: %w", err)
 	}
-	return out, copied, nil
+	return out, nil
 }
 
 // bucketSQL is the bucket of a row's timestamp. Bucket numbers are shifted by k whole
@@ -121,55 +112,21 @@ func countSQL(db string, q *LogCountQuery) string {
 	if q.Bytes {
 		bytes = "sum(length(body))"
 	}
-	return fmt.Sprintf("SELECT %s, uniqExact(id), count(), %s FROM %s.logs %s GROUP BY %s",
-		defs, bytes, db, filterClauses(&q.LogFilter), names)
+	return fmt.Sprintf("SELECT %s, count(), %s FROM %s.logs FINAL %s GROUP BY %s",
+		defs, bytes, db, filterClauses(db, &q.LogFilter), names)
 }
 
-// recountBytes sums line bytes over de-duplicated rows for the results that hold
-// copies, reading only their buckets.
-// filterClauses is the PREWHERE (line filters, when any) and WHERE of a count: like a
-// log read, a count over a needle reads the body first and the grouping columns (label
-// and attribute arrays) only where a line matched.
-func filterClauses(f *LogFilter) string {
-	o := whereOpts{}
-	pre := linePrewhere(f, o)
+// filterClauses is the PREWHERE and WHERE of a count (see prewhere): a count over a
+// needle reads the body first and the grouping columns (label and attribute arrays)
+// only where a line matched. Under FINAL, ClickHouse applies PREWHERE before folding
+// copies; that is exact because copies of a record are equal in every column but
+// flush_id, which only WHERE reads.
+func filterClauses(db string, f *LogFilter) string {
+	pre, o := prewhere(f, whereOpts{db: db})
 	if pre == "" {
 		return "WHERE " + logWhere(f, o)
 	}
-	o.linesApart = true
 	return "PREWHERE " + pre + " WHERE " + logWhere(f, o)
-}
-
-func (c *Client) recountBytes(ctx context.Context, q *LogCountQuery, out []LogCount, copied []int) error {
-	buckets := map[int64]bool{}
-	var ranges []string
-	for _, i := range copied {
-		b := out[i].Bucket
-		if !buckets[b] {
-			buckets[b] = true
-			hi := q.Base + b*q.Width
-			ranges = append(ranges, fmt.Sprintf("(timestamp > %d AND timestamp <= %d)", hi-q.Width, hi))
-		}
-	}
-	defs, names := groupColumns(q)
-	sql := fmt.Sprintf("SELECT %s, count(), count(), sum(len) FROM (SELECT %s, length(body) AS len FROM %s.logs %s AND (%s) LIMIT 1 BY id) GROUP BY %s",
-		names, defs, c.cfg.Database, filterClauses(&q.LogFilter), strings.Join(ranges, " OR "), names)
-	exact, _, err := c.countLogs(ctx, q, sql)
-	if err != nil {
-		return err
-	}
-	byKey := map[string]uint64{}
-	for _, e := range exact {
-		byKey[countKey(e)] = e.Bytes
-	}
-	for _, i := range copied {
-		out[i].Bytes = byKey[countKey(out[i])]
-	}
-	return nil
-}
-
-func countKey(lc LogCount) string {
-	return strconv.FormatInt(lc.Bucket, 10) + "\xff" + strings.Join(lc.Values, "\xff")
 }
 
 // labelValueSQL is the SQL twin of the pipeline's label lookup for a record without

@@ -56,12 +56,73 @@ func queryContext(ctx context.Context, ids []uint64) (context.Context, error) {
 	return ch.Context(ctx, ch.WithExternalTable(tbl)), nil
 }
 
-// whereOpts switch off pushdowns a server refused.
+// whereOpts switch off pushdowns a server refused and say where conditions go.
 type whereOpts struct {
 	noRegex bool
 	// linesApart leaves the line filters out of logWhere: the caller puts them in
 	// PREWHERE (see linePrewhere).
 	linesApart bool
+	// db is the database whose log_streams answers stream matchers; without it they
+	// are rendered on the label arrays of the log rows themselves.
+	db string
+	// streamsApart leaves the stream condition out of logWhere: the caller puts it in
+	// PREWHERE (see streamMatch).
+	streamsApart bool
+}
+
+// prewhere chooses the PREWHERE of a log read or count and returns the options that
+// keep those conditions out of logWhere. ClickHouse reads the PREWHERE columns of every
+// row in range and the other columns only for the granules where some row passed: line
+// filters first (a needle leaves few granules, and 18.16 does not move conditions on a
+// column as large as body to PREWHERE by itself), else the stream condition (one
+// 8-byte column instead of the label arrays).
+func prewhere(f *LogFilter, o whereOpts) (string, whereOpts) {
+	if pre := linePrewhere(f, o); pre != "" {
+		o.linesApart = true
+		return pre, o
+	}
+	if pre := streamMatch(f, o); pre != "" {
+		o.streamsApart = true
+		return pre, o
+	}
+	return "", o
+}
+
+// streamMatch selects the rows of the streams whose labels pass the matchers not on
+// service_name (that one is a column of the sort key), looked up in log_streams, or ""
+// when there are none. Every stream of a stored row is in log_streams: the writer
+// stores a batch's streams before its rows, and migration 7 filled in the older ones.
+// GLOBAL, so that on a sharded cluster the subquery runs once.
+func streamMatch(f *LogFilter, o whereOpts) string {
+	var conds []string
+	for _, m := range f.Matchers {
+		if m.Name == "service_name" {
+			continue
+		}
+		if cond := matcherSQL(m, o); cond != "" {
+			conds = append(conds, cond)
+		}
+	}
+	if len(conds) == 0 {
+		return ""
+	}
+	if o.db == "" {
+		return strings.Join(conds, " AND ")
+	}
+	var b strings.Builder
+	b.WriteString("stream_id GLOBAL IN (SELECT stream_id FROM ")
+	b.WriteString(o.db)
+	b.WriteString(".log_streams WHERE tenant = ")
+	b.WriteString(Quote(f.Tenant))
+	if f.End > f.Start {
+		writeDays(&b, f.Start, f.End)
+	}
+	for _, c := range conds {
+		b.WriteString(" AND ")
+		b.WriteString(c)
+	}
+	b.WriteString(")")
+	return b.String()
 }
 
 // linePrewhere is the conjunction of the filter's line filters, or "" when none has a
@@ -88,7 +149,16 @@ func logWhere(f *LogFilter, o whereOpts) string {
 	b.WriteString(Quote(f.Tenant))
 	writeTimeRange(&b, "timestamp", f.Start, f.End)
 	for _, m := range f.Matchers {
+		if m.Name != "service_name" {
+			continue
+		}
 		if cond := matcherSQL(m, o); cond != "" {
+			b.WriteString(" AND ")
+			b.WriteString(cond)
+		}
+	}
+	if !o.streamsApart {
+		if cond := streamMatch(f, o); cond != "" {
 			b.WriteString(" AND ")
 			b.WriteString(cond)
 		}
@@ -128,11 +198,8 @@ func writeTimeRange(b *strings.Builder, col string, start, end int64) {
 		b.WriteString(" AND 0")
 		return
 	}
-	b.WriteString(" AND day >= toDate(")
-	b.WriteString(Quote(dayOf(start).Format(time.DateOnly)))
-	b.WriteString(") AND day <= toDate(")
-	b.WriteString(Quote(dayOf(end - 1).Format(time.DateOnly)))
-	b.WriteString(") AND ")
+	writeDays(b, start, end)
+	b.WriteString(" AND ")
 	b.WriteString(col)
 	b.WriteString(" >= ")
 	b.WriteString(strconv.FormatInt(start, 10))
@@ -140,6 +207,15 @@ func writeTimeRange(b *strings.Builder, col string, start, end int64) {
 	b.WriteString(col)
 	b.WriteString(" < ")
 	b.WriteString(strconv.FormatInt(end, 10))
+}
+
+// writeDays bounds the day partition key to the days of [start, end).
+func writeDays(b *strings.Builder, start, end int64) {
+	b.WriteString(" AND day >= toDate(")
+	b.WriteString(Quote(dayOf(start).Format(time.DateOnly)))
+	b.WriteString(") AND day <= toDate(")
+	b.WriteString(Quote(dayOf(end - 1).Format(time.DateOnly)))
+	b.WriteString(")")
 }
 
 // streamLabelSQL is the value of a stream label, "" when the stream lacks it.

@@ -63,3 +63,35 @@ func TestCountSQLPrewhere(t *testing.T) {
 		t.Errorf("count without line filters has PREWHERE: %s", sql)
 	}
 }
+
+// Label matchers other than service_name select streams through log_streams: in
+// PREWHERE when there is no line filter (the stream_id column is read first), in WHERE
+// behind a line filter; counts read FINAL so copies of a record count once.
+func TestStreamMatcherSQL(t *testing.T) {
+	e, err := logql.ParseLogQuery(`{service_name="a", env=~"prod|qa"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := `stream_id GLOBAL IN (SELECT stream_id FROM db.log_streams WHERE tenant = 't' AND day >= toDate('1970-01-01') AND day <= toDate('1970-01-01') AND match(arrayElement(labels_values, indexOf(labels_keys, 'env')), '^(?s:prod|qa)$'))`
+	c := &Client{cfg: Config{Database: "db"}}
+	it := c.SelectLogs(context.Background(), LogQuery{LogFilter: LogFilter{Tenant: "t", Start: 1, End: 1000, Matchers: e.Matchers}})
+	it.openWindow()
+	if sql := it.pageSQL(); !strings.Contains(sql, "PREWHERE "+sub+" WHERE tenant = 't'") || !strings.Contains(sql, "service_name = 'a'") || strings.Count(sql, "indexOf(labels_keys") != 1 {
+		t.Errorf("page SQL: %s", sql)
+	}
+	q := LogCountQuery{LogFilter: LogFilter{Tenant: "t", Start: 1, End: 1000, Matchers: e.Matchers, LineFilters: mustLineFilters(t, `{env="x"} |= "needle"`)},
+		Base: 1000, Width: 100}
+	sql := countSQL("db", &q)
+	if !strings.Contains(sql, "FROM db.logs FINAL PREWHERE (position(body, 'needle') > 0) WHERE ") || !strings.Contains(sql, " AND "+sub) {
+		t.Errorf("count SQL: %s", sql)
+	}
+}
+
+func mustLineFilters(t *testing.T, query string) []*logql.LineFilterStage {
+	t.Helper()
+	e, err := logql.ParseLogQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.LeadingLineFilters()
+}

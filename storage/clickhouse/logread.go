@@ -182,11 +182,12 @@ func (it *LogIterator) pageSQL() string {
 	f := it.q.LogFilter
 	f.Start, f.End = it.winLo, it.winHi
 	o := it.opts
-	if pre := linePrewhere(&f, o); pre != "" {
+	o.db = it.c.cfg.Database
+	pre, o := prewhere(&f, o)
+	if pre != "" {
 		b.WriteString("PREWHERE ")
 		b.WriteString(pre)
 		b.WriteString(" ")
-		o.linesApart = true
 	}
 	b.WriteString("WHERE ")
 	b.WriteString(logWhere(&f, o))

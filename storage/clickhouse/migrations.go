@@ -78,6 +78,7 @@ var dataTables = []dataTable{
 	{"logs", logsColumns, "cityHash64(tenant, stream_id)"},
 	{"spans", spansColumns, "cityHash64(tenant, trace_id)"},
 	{"trace_index", traceIndexColumns, "cityHash64(tenant, trace_id)"},
+	{"log_streams", logStreamsColumns, "cityHash64(tenant, stream_id)"},
 }
 
 // distributedTables creates, with a cluster, the Distributed tables over the local ones.
@@ -131,6 +132,15 @@ var traceIndexColumns = []string{
 	"trace_id String", "start_ns Int64", "end_ns Int64", "spans UInt32", "flush_id UInt64",
 }
 
+// logStreamsColumns are the log_streams table's: one row per stream and day (and
+// retention), the stream's labels once instead of on every log row. Stream matchers
+// are answered here, so log reads and counts select rows by the narrow stream_id
+// column instead of the label arrays of every row in range.
+var logStreamsColumns = []string{
+	"tenant String", "day Date", "retention_days UInt16", "stream_id UInt64",
+	"service_name String", "labels_keys Array(String)", "labels_values Array(String)",
+}
+
 func columnNames(defs []string) []string {
 	names := make([]string, len(defs))
 	for i, d := range defs {
@@ -179,6 +189,28 @@ var Migrations = []Migration{
 		}
 		return out
 	}},
+	{Version: 7, Name: "log streams table", DDL: func(s schema) []string {
+		return []string{
+			createTable(s, "log_streams", logStreamsColumns, "ReplacingMergeTree", "(day, retention_days)", "(tenant, stream_id)"),
+			backfillLogStreams(s),
+		}
+	}},
+	{Version: 8, Name: "retention TTL on log streams", MinServer: Version{Major: 21, Minor: 8}, DDL: func(s schema) []string {
+		return []string{fmt.Sprintf("ALTER TABLE %s.%s%s MODIFY TTL day + toIntervalDay(retention_days)", s.DB, s.local("log_streams"), s.onCluster())}
+	}},
+}
+
+// backfillLogStreams fills log_streams from the rows stored before it existed; from
+// then on every log insert writes its streams first (Client.WriteLogs). Host by host
+// it copies each server's local rows (both tables shard by stream); with ON CLUSTER
+// DDL the statement runs once, so it goes through the Distributed tables.
+func backfillLogStreams(s schema) string {
+	from, to := s.local("logs"), s.local("log_streams")
+	if s.OnCluster {
+		from, to = "logs", "log_streams"
+	}
+	return fmt.Sprintf("INSERT INTO %[1]s.%[2]s (%[3]s) SELECT tenant, day, retention_days, stream_id, any(service_name), any(labels_keys), any(labels_values) FROM %[1]s.%[4]s GROUP BY tenant, day, retention_days, stream_id",
+		s.DB, to, strings.Join(columnNames(logStreamsColumns), ", "), from)
 }
 
 // Plan returns the versioned statements that bring a database on server v to the latest
@@ -270,6 +302,15 @@ func (c *Client) migrateServer(ctx context.Context, s schema) error {
 	if err := c.checkLayout(ctx, s); err != nil {
 		return err
 	}
+	if s.OnCluster {
+		// Steps may read through the Distributed tables (backfillLogStreams); creating
+		// one before its local table exists is allowed.
+		for _, q := range s.distributedTables() {
+			if err := c.conn.Exec(ctx, q); err != nil {
+				return fmt.Errorf("migrate: %s: %w", firstLine(q), err)
+			}
+		}
+	}
 	applied, err := c.appliedMigrations(ctx)
 	if err != nil {
 		return err
@@ -314,7 +355,7 @@ func (c *Client) checkLayout(ctx context.Context, s schema) error {
 		}
 		switch distributed := engine == "Distributed"; {
 		case s.Cluster != "" && !distributed:
-			return fmt.Errorf("migrate: %s.%s on %s is a %s table created without a cluster; to shard it, rename the data tables to their _local names on every server (RENAME TABLE %[1]s.logs TO %[1]s.logs_local, %[1]s.spans TO %[1]s.spans_local, %[1]s.trace_index TO %[1]s.trace_index_local) and migrate again (docs/scaling.md)",
+			return fmt.Errorf("migrate: %s.%s on %s is a %s table created without a cluster; to shard it, rename the data tables to their _local names on every server (RENAME TABLE %[1]s.logs TO %[1]s.logs_local, %[1]s.spans TO %[1]s.spans_local, %[1]s.trace_index TO %[1]s.trace_index_local, %[1]s.log_streams TO %[1]s.log_streams_local) and migrate again (docs/scaling.md)",
 				s.DB, name, c.addr, engine)
 		case s.Cluster == "" && distributed:
 			return fmt.Errorf("migrate: %s.%s on %s is a Distributed table: the database was set up for a ClickHouse cluster, so set clickhouse.cluster", s.DB, name, c.addr)

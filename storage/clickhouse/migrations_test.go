@@ -34,8 +34,8 @@ func TestPlanGatesNewServerFeatures(t *testing.T) {
 func TestPlanSkipsApplied(t *testing.T) {
 	v, _ := ParseVersion("18.16.1")
 	steps, _ := Plan(Config{Database: "strata"}, v, map[int]bool{1: true, 2: true})
-	if len(steps) != 1 || steps[0].Version != 3 {
-		t.Fatalf("steps = %+v, want only version 3", steps)
+	if len(steps) != 2 || steps[0].Version != 3 || steps[1].Version != 7 {
+		t.Fatalf("steps = %+v, want versions 3 and 7", steps)
 	}
 }
 
@@ -51,6 +51,8 @@ func TestPlanCluster(t *testing.T) {
 		"ALTER TABLE strata.logs_local ADD INDEX IF NOT EXISTS body_tokens",
 		"ALTER TABLE strata.spans_local MODIFY COLUMN start_ns",
 		"ALTER TABLE strata.trace_index_local MODIFY TTL",
+		"CREATE TABLE IF NOT EXISTS strata.log_streams_local (",
+		"INSERT INTO strata.log_streams_local (tenant, day, retention_days, stream_id, service_name, labels_keys, labels_values) SELECT tenant, day, retention_days, stream_id, any(service_name), any(labels_keys), any(labels_values) FROM strata.logs_local GROUP BY",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("cluster plan lacks %q:\n%s", want, all)
@@ -67,6 +69,7 @@ func TestPlanCluster(t *testing.T) {
 		"ENGINE = Distributed(prod, strata, logs_local, cityHash64(tenant, stream_id))",
 		"ENGINE = Distributed(prod, strata, spans_local, cityHash64(tenant, trace_id))",
 		"ENGINE = Distributed(prod, strata, trace_index_local, cityHash64(tenant, trace_id))",
+		"ENGINE = Distributed(prod, strata, log_streams_local, cityHash64(tenant, stream_id))",
 	} {
 		if !strings.Contains(dist, want) {
 			t.Errorf("distributed tables lack %q:\n%s", want, dist)
@@ -89,6 +92,9 @@ func TestPlanReplicatedOnCluster(t *testing.T) {
 	}
 	if !strings.Contains(stmts[3][0], "ALTER TABLE strata.logs_local ON CLUSTER prod ADD INDEX") {
 		t.Errorf("ALTER lacks ON CLUSTER: %s", stmts[3][0])
+	}
+	if !strings.Contains(flatten(stmts), "INSERT INTO strata.log_streams (tenant,") || !strings.Contains(flatten(stmts), "FROM strata.logs GROUP BY") {
+		t.Errorf("ON CLUSTER backfill does not go through the Distributed tables:\n%s", flatten(stmts))
 	}
 	if d := schemaOf(cfg).distributedTables(); !strings.Contains(d[0], "CREATE TABLE IF NOT EXISTS strata.logs ON CLUSTER prod (") {
 		t.Errorf("distributed DDL lacks ON CLUSTER: %s", d[0])

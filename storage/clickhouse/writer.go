@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -60,6 +61,8 @@ type LogBatch struct {
 	attrs, res                      attrColumns
 	scopeName, scopeVersion, evName []string
 
+	streams streamRows
+
 	// per-stream and per-resource caches so shared arrays are built once per batch
 	lastStream *pb.LogStream
 	lk, lv     []string
@@ -103,8 +106,10 @@ func (b *LogBatch) Add(tenant string, retentionDays uint16, flushID uint64, s *p
 		b.lastRes = res
 		b.rk, b.rv, b.rt = splitAttrs(res.GetAttributes())
 	}
+	day := dayOf(r.Timestamp)
+	b.streams.add(streamKey{tenant: tenant, day: day, retention: retentionDays, id: s.StreamId}, res.GetServiceName(), b.lk, b.lv)
 	b.tenant = append(b.tenant, tenant)
-	b.day = append(b.day, dayOf(r.Timestamp))
+	b.day = append(b.day, day)
 	b.retention = append(b.retention, retentionDays)
 	b.ts = append(b.ts, r.Timestamp)
 	b.observed = append(b.observed, r.ObservedTimestamp)
@@ -294,10 +299,95 @@ func (b *SpanBatch) indexColumns() []any {
 	return []any{tenant, day, ret, tid, start, end, spans, flush}
 }
 
-// WriteLogs inserts the batch in one INSERT.
+// streamKey is one row of log_streams: a stream on a day.
+type streamKey struct {
+	tenant    string
+	day       time.Time
+	retention uint16
+	id        uint64
+}
+
+// streamRows are the distinct streams of a batch, in log_streams column order.
+type streamRows struct {
+	last    streamKey
+	seen    map[streamKey]struct{}
+	keys    []streamKey
+	service []string
+	lk, lv  [][]string
+}
+
+func (r *streamRows) add(k streamKey, service string, lk, lv []string) {
+	if k == r.last && len(r.keys) > 0 {
+		return
+	}
+	r.last = k
+	if _, ok := r.seen[k]; ok {
+		return
+	}
+	if r.seen == nil {
+		r.seen = map[streamKey]struct{}{}
+	}
+	r.seen[k] = struct{}{}
+	r.keys = append(r.keys, k)
+	r.service = append(r.service, service)
+	r.lk, r.lv = append(r.lk, lk), append(r.lv, lv)
+}
+
+// knownStreams remembers the log_streams rows this client has stored, so a flush
+// writes only the streams that are new to it (a stream's first rows of the day).
+type knownStreams struct {
+	mu   sync.Mutex
+	rows map[streamKey]struct{}
+}
+
+// maxKnownStreams bounds the memory of knownStreams; past it the set starts over and
+// streams are written again, which ReplacingMergeTree folds away.
+const maxKnownStreams = 1 << 20
+
+// unknown returns the indexes of r's streams not stored yet.
+func (k *knownStreams) unknown(r *streamRows) []int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []int
+	for i, key := range r.keys {
+		if _, ok := k.rows[key]; !ok {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func (k *knownStreams) remember(r *streamRows, idx []int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.rows == nil || len(k.rows)+len(idx) > maxKnownStreams {
+		k.rows = make(map[streamKey]struct{}, len(idx))
+	}
+	for _, i := range idx {
+		k.rows[r.keys[i]] = struct{}{}
+	}
+}
+
+// WriteLogs inserts the batch's new streams into log_streams, then its rows in one
+// INSERT. Streams go first: stream matchers are answered from log_streams, so a log row
+// must never be stored before its stream.
 func (c *Client) WriteLogs(ctx context.Context, b *LogBatch) error {
 	if b.Len() == 0 {
 		return nil
+	}
+	if idx := c.known.unknown(&b.streams); len(idx) > 0 {
+		n := len(idx)
+		tenant, day, ret, id := make([]string, 0, n), make([]time.Time, 0, n), make([]uint16, 0, n), make([]uint64, 0, n)
+		service, lk, lv := make([]string, 0, n), make([][]string, 0, n), make([][]string, 0, n)
+		for _, i := range idx {
+			k := b.streams.keys[i]
+			tenant, day, ret, id = append(tenant, k.tenant), append(day, k.day), append(ret, k.retention), append(id, k.id)
+			service, lk, lv = append(service, b.streams.service[i]), append(lk, b.streams.lk[i]), append(lv, b.streams.lv[i])
+		}
+		if err := c.insert(ctx, "log_streams", logStreamsColumns, []any{tenant, day, ret, id, service, lk, lv}); err != nil {
+			return err
+		}
+		c.known.remember(&b.streams, idx)
 	}
 	return c.insert(ctx, "logs", logsColumns, b.columns())
 }
