@@ -179,8 +179,14 @@ func (q *Querier) search(ctx context.Context, tenant string, sr searchRequest) (
 	if err := q.evalCandidates(ctx, tenant, sr, recentTraceIDs(recent.Spans), seen, resp); err != nil {
 		return nil, err
 	}
-	s := clickhouse.SpanSearch{Tenant: tenant, Start: sr.start, End: sr.end, Groups: sr.query.Pushdown().Spansets,
+	pd := sr.query.Pushdown()
+	s := clickhouse.SpanSearch{Tenant: tenant, Start: sr.start, End: sr.end, Groups: pd.Spansets,
 		ExcludeFlushIDs: recent.ExcludeFlushIDs, Limit: max(2*sr.limit, 20)}
+	if pd.Exact && sr.minDur == 0 && sr.maxDur == 0 {
+		// Every candidate SQL finds matches, so a page of limit traces is enough; the
+		// whole traces fetched to build the answer are most of a search's time.
+		s.Limit = sr.limit
+	}
 	for page := 0; page < maxSearchPages && len(resp.Traces) < sr.limit; page++ {
 		refs, err := store.SearchTraces(ctx, s)
 		if err != nil {

@@ -95,3 +95,41 @@ func mustLineFilters(t *testing.T, query string) []*logql.LineFilterStage {
 	}
 	return e.LeadingLineFilters()
 }
+
+// Windows grow by the rate of rows found: an empty window is followed by all that
+// remains, a sparse one by a window sized to fill the page, a full one by the same width.
+func TestWindowGrowth(t *testing.T) {
+	c := &Client{cfg: Config{Database: "db"}}
+	newIt := func() *LogIterator {
+		it := c.SelectLogs(context.Background(), LogQuery{LogFilter: LogFilter{Tenant: "t", Start: 0, End: 16000}, PageSize: 100})
+		it.openWindow()
+		if it.winLo != 15000 || it.winHi != 16000 {
+			t.Fatalf("first window [%d, %d), want the newest 16th [15000, 16000)", it.winLo, it.winHi)
+		}
+		return it
+	}
+	for _, tc := range []struct {
+		found          int
+		wantLo, wantHi int64
+	}{
+		{0, 0, 15000},      // nothing: read the rest at once
+		{10, 0, 15000},     // 10 of 100: 2×90/10 = 18 widths, more than remains
+		{30, 10334, 15000}, // 30 of 100: 2×70/30 = 4.67 widths
+		{40, 11000, 15000}, // 40 of 100: at least 4 widths
+		{60, 14000, 15000}, // half the page or more: same width
+	} {
+		it := newIt()
+		it.closeWindow(tc.found)
+		it.openWindow()
+		if it.winLo != tc.wantLo || it.winHi != tc.wantHi || it.done {
+			t.Errorf("after a window with %d rows: next [%d, %d) done=%v, want [%d, %d)", tc.found, it.winLo, it.winHi, it.done, tc.wantLo, tc.wantHi)
+		}
+	}
+	it := newIt()
+	it.closeWindow(0)
+	it.openWindow()
+	it.closeWindow(0)
+	if !it.done {
+		t.Error("iterator not done after reading the whole range")
+	}
+}

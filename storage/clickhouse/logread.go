@@ -157,7 +157,11 @@ func (it *LogIterator) openWindow() {
 }
 
 // closeWindow marks the window read; a window that was mostly empty makes the next
-// one larger.
+// one larger. ClickHouse 18.16 reads a whole window whatever the LIMIT, so windows
+// are what a query pays for: a window that found n < page/2 rows is followed by one
+// sized to find the rest at the rate seen (twice that, at least four times the last),
+// and an empty one by everything that remains. A rare needle then costs two reads
+// instead of a run of growing ones; a common one still stops after the first.
 func (it *LogIterator) closeWindow(n int) {
 	if it.q.Forward {
 		it.remLo = it.winHi
@@ -165,10 +169,17 @@ func (it *LogIterator) closeWindow(n int) {
 		it.remHi = it.winLo
 	}
 	it.hasWin = false
+	rem := it.remHi - it.remLo
 	if n < it.page/2 {
-		it.width = min(it.width, (it.remHi-it.remLo)/4+1) * 4
+		if n == 0 {
+			it.width = rem
+		} else {
+			grow := max(4, 2*float64(it.page-n)/float64(n))
+			it.width = int64(min(float64(rem), float64(it.width)*grow))
+		}
 	}
-	it.done = it.remLo >= it.remHi
+	it.width = max(it.width, 1)
+	it.done = rem <= 0
 }
 
 // pageSQL reads the next page of the window, after the cursor (the last row read).
