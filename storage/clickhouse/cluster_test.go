@@ -91,6 +91,7 @@ func TestTwoShardCluster(t *testing.T) {
 		"spans": "Distributed", "spans_local": "ReplacingMergeTree",
 		"trace_index": "Distributed", "trace_index_local": "MergeTree",
 		"log_streams": "Distributed", "log_streams_local": "ReplacingMergeTree",
+		"log_blooms": "Distributed", "log_blooms_local": "MergeTree",
 		"schema_migrations": "ReplacingMergeTree",
 	}
 	migrations := func(s *clickhouse.Client) map[string]uint64 {

@@ -43,6 +43,9 @@ func (c *Client) CountLogs(ctx context.Context, q LogCountQuery) ([]LogCount, er
 	if q.Width <= 0 {
 		return nil, fmt.Errorf("count logs: bucket width %d must be positive", q.Width)
 	}
+	if _, err := c.pruneLines(ctx, &q.LogFilter); err != nil {
+		return nil, fmt.Errorf("count logs: %w", err)
+	}
 	ctx, err := queryContext(ctx, q.ExcludeIDs)
 	if err != nil {
 		return nil, fmt.Errorf("count logs: %w", err)

@@ -30,6 +30,11 @@ type LogFilter struct {
 	// ExcludeIDs are records the caller already has (from ingesters): aggregations
 	// must not count them twice. Long lists travel as an external table.
 	ExcludeIDs []uint64
+
+	// pruned restricts the rows to ranges, the blocks whose line blooms may hold the
+	// line filters' literals (Client.pruneLines).
+	pruned bool
+	ranges []lineRange
 }
 
 // maxInlineIDs is the longest id list written into the SQL text; longer ones go as an
@@ -148,6 +153,7 @@ func logWhere(f *LogFilter, o whereOpts) string {
 	b.WriteString("tenant = ")
 	b.WriteString(Quote(f.Tenant))
 	writeTimeRange(&b, "timestamp", f.Start, f.End)
+	writeRanges(&b, f)
 	for _, m := range f.Matchers {
 		if m.Name != "service_name" {
 			continue

@@ -63,6 +63,7 @@ type LogIterator struct {
 	winLo, winHi int64
 	hasWin       bool
 	width        int64
+	pruneTried   bool
 	// streams caches stream labels, and whether they pass the matchers, by stream id:
 	// rows of one stream share one Labels value.
 	streams map[uint64]streamInfo
@@ -118,6 +119,17 @@ func (it *LogIterator) fetch() {
 	if err != nil {
 		it.err = fmt.Errorf("select logs: %w", err)
 		return
+	}
+	if !it.pruneTried {
+		it.pruneTried = true
+		if _, err := it.c.pruneLines(it.ctx, &it.q.LogFilter); err != nil {
+			it.err = fmt.Errorf("select logs: %w", err)
+			return
+		}
+		if it.q.pruned {
+			// The ranges are all there is to read: one window.
+			it.width = max(it.remHi-it.remLo, 1)
+		}
 	}
 	if !it.hasWin {
 		it.openWindow()

@@ -2,11 +2,15 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 )
 
 // Migration is one versioned, idempotent schema step. Steps are idempotent (IF NOT EXISTS
@@ -75,11 +79,16 @@ type dataTable struct {
 // share (its stream, its trace), so every copy lands on the shard of the first. Keying
 // spans and the trace index by trace also keeps a whole trace on one shard.
 var dataTables = []dataTable{
-	{"logs", logsColumns, "cityHash64(tenant, stream_id)"},
+	{"logs", logsInsertColumns, "cityHash64(tenant, stream_id)"},
 	{"spans", spansColumns, "cityHash64(tenant, trace_id)"},
 	{"trace_index", traceIndexColumns, "cityHash64(tenant, trace_id)"},
 	{"log_streams", logStreamsColumns, "cityHash64(tenant, stream_id)"},
+	{"log_blooms", logBloomsColumns, "cityHash64(tenant, stream_id)"},
 }
+
+// addedColumns are columns later steps added to a data table, as ALTER TABLE ... ADD
+// COLUMN statements for the Distributed tables made before them (see distributedTables).
+var addedColumns = map[string][]string{"logs": {"bloomed UInt8 DEFAULT 0"}}
 
 // distributedTables creates, with a cluster, the Distributed tables over the local ones.
 // They are not versioned steps: the statements are idempotent and cheap, so each Migrate
@@ -94,6 +103,9 @@ func (s schema) distributedTables() []string {
 	for _, t := range dataTables {
 		out = append(out, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s%s (\n  %s\n) ENGINE = Distributed(%s, %s, %s, %s)",
 			s.DB, t.name, s.onCluster(), strings.Join(t.cols, ",\n  "), s.Cluster, s.DB, s.local(t.name), t.shardBy))
+		for _, col := range addedColumns[t.name] {
+			out = append(out, fmt.Sprintf("ALTER TABLE %s.%s%s ADD COLUMN %s", s.DB, t.name, s.onCluster(), col))
+		}
 	}
 	return out
 }
@@ -130,6 +142,19 @@ var spansColumns = []string{
 var traceIndexColumns = []string{
 	"tenant String", "day Date", "retention_days UInt16",
 	"trace_id String", "start_ns Int64", "end_ns Int64", "spans UInt32", "flush_id UInt64",
+}
+
+// logsInsertColumns are the logs columns the writer fills: logsColumns (migration 1)
+// and the columns later steps added.
+var logsInsertColumns = append(slices.Clone(logsColumns), "bloomed UInt8")
+
+// logBloomsColumns are the log_blooms table's: one row per stream per flush batch (and
+// day) with an n-gram bloom filter of its lines and where its rows sit in the logs sort
+// key (service_name, timestamps), so a line filter reads only the rows of blocks that
+// may hold it (see logbloom.go).
+var logBloomsColumns = []string{
+	"tenant String", "day Date", "retention_days UInt16", "service_name String",
+	"stream_id UInt64", "flush_id UInt64", "min_ts Int64", "max_ts Int64", "rows UInt32", "bloom String",
 }
 
 // logStreamsColumns are the log_streams table's: one row per stream and day (and
@@ -197,6 +222,17 @@ var Migrations = []Migration{
 	}},
 	{Version: 8, Name: "retention TTL on log streams", MinServer: Version{Major: 21, Minor: 8}, DDL: func(s schema) []string {
 		return []string{fmt.Sprintf("ALTER TABLE %s.%s%s MODIFY TTL day + toIntervalDay(retention_days)", s.DB, s.local("log_streams"), s.onCluster())}
+	}},
+	// Rows stored before this step have bloomed = 0: line filters over a range that
+	// holds any of them read every row, as before (see Client.pruneLines).
+	{Version: 9, Name: "log line blooms", DDL: func(s schema) []string {
+		return []string{
+			createTable(s, "log_blooms", logBloomsColumns, "MergeTree", "(day, retention_days)", "(tenant, service_name, min_ts)"),
+			fmt.Sprintf("ALTER TABLE %s.%s%s ADD COLUMN bloomed UInt8 DEFAULT 0", s.DB, s.local("logs"), s.onCluster()),
+		}
+	}},
+	{Version: 10, Name: "retention TTL on log blooms", MinServer: Version{Major: 21, Minor: 8}, DDL: func(s schema) []string {
+		return []string{fmt.Sprintf("ALTER TABLE %s.%s%s MODIFY TTL day + toIntervalDay(retention_days)", s.DB, s.local("log_blooms"), s.onCluster())}
 	}},
 }
 
@@ -306,7 +342,7 @@ func (c *Client) migrateServer(ctx context.Context, s schema) error {
 		// Steps may read through the Distributed tables (backfillLogStreams); creating
 		// one before its local table exists is allowed.
 		for _, q := range s.distributedTables() {
-			if err := c.conn.Exec(ctx, q); err != nil {
+			if err := c.execDDL(ctx, q); err != nil {
 				return fmt.Errorf("migrate: %s: %w", firstLine(q), err)
 			}
 		}
@@ -318,7 +354,7 @@ func (c *Client) migrateServer(ctx context.Context, s schema) error {
 	steps, stmts := Plan(c.cfg, c.version, applied)
 	for i, m := range steps {
 		for _, q := range stmts[i] {
-			if err := c.conn.Exec(ctx, q); err != nil {
+			if err := c.execDDL(ctx, q); err != nil {
 				return fmt.Errorf("migration %d (%s): %s: %w", m.Version, m.Name, firstLine(q), err)
 			}
 		}
@@ -327,11 +363,27 @@ func (c *Client) migrateServer(ctx context.Context, s schema) error {
 		}
 	}
 	for _, q := range s.distributedTables() {
-		if err := c.conn.Exec(ctx, q); err != nil {
+		if err := c.execDDL(ctx, q); err != nil {
 			return fmt.Errorf("migrate: %s: %w", firstLine(q), err)
 		}
 	}
 	return nil
+}
+
+// errCodeColumnExists is ClickHouse's ILLEGAL_COLUMN, which ADD COLUMN returns for a
+// column the table already has.
+const errCodeColumnExists = 44
+
+// execDDL runs one statement. ADD COLUMN IF NOT EXISTS is not in 18.16, so an ADD
+// COLUMN that finds its column is success: a step interrupted after it, or a
+// Distributed table created with the column, runs it again.
+func (c *Client) execDDL(ctx context.Context, q string) error {
+	err := c.conn.Exec(ctx, q)
+	var ex *ch.Exception
+	if err != nil && strings.Contains(q, " ADD COLUMN ") && errors.As(err, &ex) && ex.Code == errCodeColumnExists {
+		return nil
+	}
+	return err
 }
 
 // checkLayout refuses a database whose data tables were made for the other layout.

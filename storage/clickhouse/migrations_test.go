@@ -34,8 +34,8 @@ func TestPlanGatesNewServerFeatures(t *testing.T) {
 func TestPlanSkipsApplied(t *testing.T) {
 	v, _ := ParseVersion("18.16.1")
 	steps, _ := Plan(Config{Database: "strata"}, v, map[int]bool{1: true, 2: true})
-	if len(steps) != 2 || steps[0].Version != 3 || steps[1].Version != 7 {
-		t.Fatalf("steps = %+v, want versions 3 and 7", steps)
+	if len(steps) != 3 || steps[0].Version != 3 || steps[1].Version != 7 || steps[2].Version != 9 {
+		t.Fatalf("steps = %+v, want versions 3, 7 and 9", steps)
 	}
 }
 
@@ -52,6 +52,8 @@ func TestPlanCluster(t *testing.T) {
 		"ALTER TABLE strata.spans_local MODIFY COLUMN start_ns",
 		"ALTER TABLE strata.trace_index_local MODIFY TTL",
 		"CREATE TABLE IF NOT EXISTS strata.log_streams_local (",
+		"CREATE TABLE IF NOT EXISTS strata.log_blooms_local (",
+		"ALTER TABLE strata.logs_local ADD COLUMN bloomed UInt8 DEFAULT 0",
 		"INSERT INTO strata.log_streams_local (tenant, day, retention_days, stream_id, service_name, labels_keys, labels_values) SELECT tenant, day, retention_days, stream_id, any(service_name), any(labels_keys), any(labels_values) FROM strata.logs_local GROUP BY",
 	} {
 		if !strings.Contains(all, want) {
@@ -70,6 +72,8 @@ func TestPlanCluster(t *testing.T) {
 		"ENGINE = Distributed(prod, strata, spans_local, cityHash64(tenant, trace_id))",
 		"ENGINE = Distributed(prod, strata, trace_index_local, cityHash64(tenant, trace_id))",
 		"ENGINE = Distributed(prod, strata, log_streams_local, cityHash64(tenant, stream_id))",
+		"ENGINE = Distributed(prod, strata, log_blooms_local, cityHash64(tenant, stream_id))",
+		"ALTER TABLE strata.logs ADD COLUMN bloomed UInt8 DEFAULT 0",
 	} {
 		if !strings.Contains(dist, want) {
 			t.Errorf("distributed tables lack %q:\n%s", want, dist)

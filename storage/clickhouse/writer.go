@@ -62,6 +62,10 @@ type LogBatch struct {
 	scopeName, scopeVersion, evName []string
 
 	streams streamRows
+	// blocks and bloomed feed log_blooms (logbloom.go); bloomCols caches its rows.
+	blocks    lineBlocks
+	bloomed   []uint8
+	bloomCols []any
 
 	// per-stream and per-resource caches so shared arrays are built once per batch
 	lastStream *pb.LogStream
@@ -90,6 +94,7 @@ func (b *LogBatch) Grow(n int) {
 	b.attrs.grow(n)
 	b.res.grow(n)
 	b.scopeName, b.scopeVersion, b.evName = slices.Grow(b.scopeName, n), slices.Grow(b.scopeVersion, n), slices.Grow(b.evName, n)
+	b.bloomed = slices.Grow(b.bloomed, n)
 }
 
 // Add appends one record. Rows of the same stream and resource share label and resource arrays.
@@ -107,7 +112,11 @@ func (b *LogBatch) Add(tenant string, retentionDays uint16, flushID uint64, s *p
 		b.rk, b.rv, b.rt = splitAttrs(res.GetAttributes())
 	}
 	day := dayOf(r.Timestamp)
-	b.streams.add(streamKey{tenant: tenant, day: day, retention: retentionDays, id: s.StreamId}, res.GetServiceName(), b.lk, b.lv)
+	sk := streamKey{tenant: tenant, day: day, retention: retentionDays, id: s.StreamId}
+	b.streams.add(sk, res.GetServiceName(), b.lk, b.lv)
+	b.blocks.add(blockKey{stream: sk, flushID: flushID}, res.GetServiceName(), int32(len(b.id)), r.Timestamp)
+	b.bloomCols = nil
+	b.bloomed = append(b.bloomed, 1)
 	b.tenant = append(b.tenant, tenant)
 	b.day = append(b.day, day)
 	b.retention = append(b.retention, retentionDays)
@@ -138,7 +147,7 @@ func (b *LogBatch) columns() []any {
 		b.tenant, b.day, b.retention, b.ts, b.observed, b.id, b.flushID, b.streamID, b.service,
 		b.labelKeys, b.labelValues, b.sevNum, b.sevText, b.level, b.body, b.traceID, b.spanID, b.flags,
 		b.attrs.keys, b.attrs.values, b.attrs.types, b.res.keys, b.res.values, b.res.types,
-		b.scopeName, b.scopeVersion, b.evName,
+		b.scopeName, b.scopeVersion, b.evName, b.bloomed,
 	}
 }
 
@@ -368,9 +377,10 @@ func (k *knownStreams) remember(r *streamRows, idx []int) {
 	}
 }
 
-// WriteLogs inserts the batch's new streams into log_streams, then its rows in one
-// INSERT. Streams go first: stream matchers are answered from log_streams, so a log row
-// must never be stored before its stream.
+// WriteLogs inserts the batch's new streams into log_streams, its line blooms into
+// log_blooms, then its rows in one INSERT. Streams and blooms go first: stream matchers
+// are answered from log_streams and line filters skip blocks by their blooms, so a log
+// row must never be stored before either.
 func (c *Client) WriteLogs(ctx context.Context, b *LogBatch) error {
 	if b.Len() == 0 {
 		return nil
@@ -389,7 +399,10 @@ func (c *Client) WriteLogs(ctx context.Context, b *LogBatch) error {
 		}
 		c.known.remember(&b.streams, idx)
 	}
-	return c.insert(ctx, "logs", logsColumns, b.columns())
+	if err := c.insert(ctx, "log_blooms", logBloomsColumns, b.bloomColumns()); err != nil {
+		return err
+	}
+	return c.insert(ctx, "logs", logsInsertColumns, b.columns())
 }
 
 // WriteSpans inserts the spans and their trace-index rows. The index is written after

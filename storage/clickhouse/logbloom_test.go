@@ -1,0 +1,117 @@
+package clickhouse
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+func randomLines(rng *rand.Rand, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf(`10.0.%d.%d - - "GET /api/v1/orders/%d HTTP/1.1" %d %d rid=%08x user=u-%06d`,
+			rng.IntN(8), rng.IntN(250), rng.IntN(1000000), 200+rng.IntN(4)*100, rng.IntN(20000), rng.Uint32(), rng.IntN(1000000))
+	}
+	return out
+}
+
+func allRows(n int) []int32 {
+	rows := make([]int32, n)
+	for i := range rows {
+		rows[i] = int32(i)
+	}
+	return rows
+}
+
+func gramsOf(lit string) []uint64 {
+	var out []uint64
+	for i := 0; i+gramLen <= len(lit); i++ {
+		out = append(out, gramHash(gramAt(lit, i)))
+	}
+	return out
+}
+
+// A bloom never loses a substring of a line it was built from: a block is skipped only
+// when some 4-gram of the literal is in none of its lines.
+func TestBloomHasEverySubstring(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 7, 100, 3000} {
+		lines := randomLines(rng, n)
+		bloom, _ := bloomOf(lines, allRows(n), nil)
+		for k := 0; k < 2000; k++ {
+			l := lines[rng.IntN(n)]
+			i := rng.IntN(len(l) - gramLen)
+			j := i + gramLen + rng.IntN(min(20, len(l)-i-gramLen+1))
+			if !bloomHas(string(bloom), gramsOf(l[i:j])) {
+				t.Fatalf("%d lines: bloom lost %q of %q", n, l[i:j], l)
+			}
+		}
+	}
+}
+
+// Blooms shrink with repetition and stay at most half full, so a 14-byte literal that
+// is in no line passes only a small share of blocks.
+func TestBloomSizeAndFalsePositives(t *testing.T) {
+	same := make([]string, 1000)
+	for i := range same {
+		same[i] = "GET /healthz 200 ok"
+	}
+	if b, _ := bloomOf(same, allRows(len(same)), nil); len(b) != minBloomBits/8 {
+		t.Errorf("1000 identical lines: bloom of %d bytes, want the minimum %d", len(b), minBloomBits/8)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	blocks, passed := 300, 0
+	for k := 0; k < blocks; k++ {
+		lines := randomLines(rng, 500)
+		bloom, _ := bloomOf(lines, allRows(len(lines)), nil)
+		set := 0
+		for _, c := range bloom {
+			for ; c != 0; c &= c - 1 {
+				set++
+			}
+		}
+		if fill := float64(set) / float64(8*len(bloom)); fill > maxBloomFill {
+			t.Fatalf("bloom of 500 lines is %.2f full, want at most %.2f", fill, maxBloomFill)
+		}
+		if bloomHas(string(bloom), gramsOf(fmt.Sprintf("k%013x", rng.Uint64()))) {
+			passed++
+		}
+	}
+	if passed > blocks/50 {
+		t.Errorf("an absent 14-byte literal passed %d of %d blooms", passed, blocks)
+	}
+	if bloomHas("", nil) != true || bloomHas("abc", gramsOf("abcd")) != true {
+		t.Error("a bloom this version did not write must keep its block")
+	}
+}
+
+func TestMergeRanges(t *testing.T) {
+	got := mergeRanges([]lineRange{{"b", 5, 9}, {"a", 10, 20}, {"a", 1, 3}, {"a", 3, 4}, {"a", 15, 30}, {"b", 10, 11}})
+	want := []lineRange{{"a", 1, 4}, {"a", 10, 30}, {"b", 5, 9}, {"b", 10, 11}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("merged = %v, want %v", got, want)
+	}
+}
+
+// BenchmarkBloomOf is the flush path's bloom cost per line: 200 blocks of 100 access
+// lines, as a 20,000-record flush of 200 streams makes.
+func BenchmarkBloomOf(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	lines := randomLines(rng, 20000)
+	var bytes int
+	for _, l := range lines {
+		bytes += len(l)
+	}
+	b.SetBytes(int64(bytes))
+	var scratch []uint64
+	for b.Loop() {
+		for k := 0; k < 200; k++ {
+			rows := make([]int32, 100)
+			for i := range rows {
+				rows[i] = int32(k*100 + i)
+			}
+			_, scratch = bloomOf(lines, rows, scratch)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+}
