@@ -29,8 +29,8 @@ type QueryData struct {
 }
 
 // QueryDataVersion changes whenever the generated rows change, so a database loaded by
-// an older generator is reloaded (3: rows carry line blooms).
-const QueryDataVersion = 3
+// an older generator is reloaded (4: rows carry line blooms).
+const QueryDataVersion = 4
 
 // DefaultQueryData is 10M lines and 1M spans over 6 hours of one day.
 func DefaultQueryData(lines, spans int) QueryData {

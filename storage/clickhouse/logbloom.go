@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/strataobs/strata/logql"
@@ -27,11 +28,15 @@ import (
 // gramLen is the n of the n-grams.
 const gramLen = 4
 
-// gramHash mixes one n-gram. Bit positions are hash & (m-1) for a filter of m bits (a
-// power of two), so a filter folds in half by OR-ing its halves.
+// gramHash mixes one n-gram (splitmix64's finalizer: every output bit depends on every
+// input bit, which the low bits used for small filters need). Bit positions are
+// hash & (m-1) for a filter of m bits (a power of two), so a filter folds in half by
+// OR-ing its halves. Stored blooms depend on it: changing it needs a new table.
 func gramHash(g uint32) uint64 {
-	h := uint64(g) * 0x9E3779B97F4A7C15
-	return h ^ h>>29
+	h := uint64(g) + 0x9E3779B97F4A7C15
+	h = (h ^ h>>30) * 0xBF58476D1CE4E5B9
+	h = (h ^ h>>27) * 0x94D049BB133111EB
+	return h ^ h>>31
 }
 
 func gramAt(s string, i int) uint32 {
@@ -96,7 +101,8 @@ func bloomOf(body []string, rows []int32, scratch []uint64) ([]byte, []uint64) {
 	return out, scratch
 }
 
-// bloomHas reports whether the filter may hold every n-gram hash in grams.
+// bloomHas reports whether the filter may hold every n-gram hash in grams. Queries test
+// blooms in SQL (bloomHasSQL); this is its reference, which tests check it against.
 func bloomHas(bloom string, grams []uint64) bool {
 	words := len(bloom) / 8
 	if words == 0 || words&(words-1) != 0 {
@@ -110,6 +116,18 @@ func bloomHas(bloom string, grams []uint64) bool {
 		}
 	}
 	return true
+}
+
+// bloomHasSQL is bloomHas in SQL, so the server tests the blooms and only the verdicts
+// travel: bit p of the filter is bit p%8 of byte p/8, and p = hash & (bits-1).
+func bloomHasSQL(grams []uint64) string {
+	conds := make([]string, len(grams))
+	for i, h := range grams {
+		hs := strconv.FormatUint(h, 10)
+		conds[i] = "bitAnd(reinterpretAsUInt8(substring(bloom, intDiv(bitAnd(toUInt64(" + hs + "), length(bloom) * 8 - 1), 8) + 1, 1)), " +
+			strconv.FormatUint(1<<(h&7), 10) + ") != 0"
+	}
+	return "(length(bloom) < 8 OR (" + strings.Join(conds, " AND ") + "))"
 }
 
 // blockKey is one log_blooms row: a stream's rows of one flush batch on one day.
@@ -239,7 +257,7 @@ func (c *Client) pruneLines(ctx context.Context, f *LogFilter) (LinePruning, err
 	}
 	o := whereOpts{db: c.cfg.Database}
 	b.Reset()
-	fmt.Fprintf(&b, "SELECT service_name, min_ts, max_ts, bloom FROM %s.log_blooms WHERE tenant = %s", c.cfg.Database, Quote(f.Tenant))
+	fmt.Fprintf(&b, "SELECT service_name, min_ts, max_ts, %s FROM %s.log_blooms WHERE tenant = %s", bloomHasSQL(grams), c.cfg.Database, Quote(f.Tenant))
 	writeDays(&b, f.Start, f.End)
 	fmt.Fprintf(&b, " AND max_ts >= %d AND min_ts < %d", f.Start, f.End)
 	for _, m := range f.Matchers {
@@ -254,14 +272,17 @@ func (c *Client) pruneLines(ctx context.Context, f *LogFilter) (LinePruning, err
 	}
 	var ranges []lineRange
 	tooMany := false
-	err := c.query(ctx, b.String(), func(rows driver.Rows) error {
+	// Blooms are kilobytes each: 18.16 reads them far faster in small blocks (10,000
+	// blooms of 4 KiB: 0.33 s with the default 65,536 rows per block, 0.02 s with 128).
+	qctx := ch.Context(ctx, ch.WithSettings(ch.Settings{"max_block_size": 128}))
+	err := c.query(qctx, b.String(), func(rows driver.Rows) error {
 		var r lineRange
-		var bloom string
-		if err := rows.Scan(&r.service, &r.lo, &r.hi, &bloom); err != nil {
+		var hit uint8
+		if err := rows.Scan(&r.service, &r.lo, &r.hi, &hit); err != nil {
 			return err
 		}
 		lp.Blocks++
-		if bloomHas(bloom, grams) {
+		if hit != 0 {
 			lp.Candidates++
 			if !tooMany {
 				ranges = append(ranges, r)

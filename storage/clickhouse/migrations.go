@@ -407,7 +407,7 @@ func (c *Client) checkLayout(ctx context.Context, s schema) error {
 		}
 		switch distributed := engine == "Distributed"; {
 		case s.Cluster != "" && !distributed:
-			return fmt.Errorf("migrate: %s.%s on %s is a %s table created without a cluster; to shard it, rename the data tables to their _local names on every server (RENAME TABLE %[1]s.logs TO %[1]s.logs_local, %[1]s.spans TO %[1]s.spans_local, %[1]s.trace_index TO %[1]s.trace_index_local, %[1]s.log_streams TO %[1]s.log_streams_local) and migrate again (docs/scaling.md)",
+			return fmt.Errorf("migrate: %s.%s on %s is a %s table created without a cluster; to shard it, rename the data tables to their _local names on every server (RENAME TABLE %[1]s.logs TO %[1]s.logs_local, %[1]s.spans TO %[1]s.spans_local, %[1]s.trace_index TO %[1]s.trace_index_local, %[1]s.log_streams TO %[1]s.log_streams_local, %[1]s.log_blooms TO %[1]s.log_blooms_local) and migrate again (docs/scaling.md)",
 				s.DB, name, c.addr, engine)
 		case s.Cluster == "" && distributed:
 			return fmt.Errorf("migrate: %s.%s on %s is a Distributed table: the database was set up for a ClickHouse cluster, so set clickhouse.cluster", s.DB, name, c.addr)
