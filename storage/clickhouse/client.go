@@ -23,6 +23,7 @@ type Config struct {
 	Cluster      string         `yaml:"cluster"`
 	Replicated   bool           `yaml:"replicated"`
 	OnClusterDDL bool           `yaml:"on_cluster_ddl"`
+	LineBlooms   bool           `yaml:"line_blooms"`
 	DialTimeout  time.Duration  `yaml:"dial_timeout"`
 	MaxOpenConns int            `yaml:"max_open_conns"`
 }
@@ -36,6 +37,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.StringVar(&c.Cluster, "clickhouse.cluster", "", "ClickHouse cluster name from the servers' remote_servers configuration, for scale-out. When set, every server of the cluster gets <table>_local tables, and Distributed tables under the usual names spread rows over the shards (logs by stream, spans and the trace index by trace id). Inserts wait until every shard has its rows (insert_distributed_sync=1). Strata runs its DDL itself on each host listed in system.clusters, so no ZooKeeper is needed unless -clickhouse.replicated or -clickhouse.on-cluster-ddl is set.")
 	f.BoolVar(&c.Replicated, "clickhouse.replicated", false, "With -clickhouse.cluster: create the local tables with Replicated engines (ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/<database>/<table>_local', '{replica}')), for shards with several replicas. Needs the {shard} and {replica} macros on every server and ZooKeeper or ClickHouse Keeper.")
 	f.BoolVar(&c.OnClusterDDL, "clickhouse.on-cluster-ddl", false, "With -clickhouse.cluster: run each DDL statement once, ON CLUSTER, through ClickHouse's distributed DDL queue instead of host by host. Needs ZooKeeper or ClickHouse Keeper.")
+	f.BoolVar(&c.LineBlooms, "clickhouse.line-blooms", true, "Store n-gram bloom filters of flushed log lines (log_blooms), so |= searches read only the blocks that may match. Costs the ingest path (ClickHouse stores about 4 bytes of filter per line); without it, rows are stored unmarked and line filters read every row.")
 	f.DurationVar(&c.DialTimeout, "clickhouse.dial-timeout", 5*time.Second, "Timeout for connecting to ClickHouse.")
 	f.IntVar(&c.MaxOpenConns, "clickhouse.max-open-conns", 16, "Maximum open connections to ClickHouse per process.")
 }

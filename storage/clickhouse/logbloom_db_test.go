@@ -107,3 +107,43 @@ func TestLineBloomsPruneAndStayExact(t *testing.T) {
 		t.Errorf("needle count with the unbloomed copy = %d, want %d", n, len(want)+1)
 	}
 }
+
+// With -clickhouse.line-blooms=false the writer stores no blooms and marks its rows, so
+// line filters over them read every row and still find them.
+func TestLineBloomsOff(t *testing.T) {
+	cfg := chtest.Config(t)
+	cfg.LineBlooms = false
+	ctx := context.Background()
+	c, err := clickhouse.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { chtest.Drop(t, c) })
+	base := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	recs := chtest.SampleLogs("t1", base, 500, 3)
+	recs[250].Record.Body += " token=k7q2needle9zx4"
+	chtest.WriteLogs(t, c, recs)
+	var blooms uint64
+	if err := c.Conn().QueryRow(ctx, "SELECT count() FROM "+c.Database()+".log_blooms").Scan(&blooms); err != nil || blooms != 0 {
+		t.Fatalf("log_blooms holds %d rows (%v), want none", blooms, err)
+	}
+	e, err := logql.ParseLogQuery(`{service_name=~".+"} |= "k7q2needle9zx4"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := clickhouse.LogFilter{Tenant: "t1", Start: base.UnixNano(), End: base.Add(time.Hour).UnixNano(), Matchers: e.Matchers, LineFilters: e.LeadingLineFilters()}
+	if lp, err := c.PruneLines(ctx, f); err != nil || lp.Pruned || !lp.Unbloomed {
+		t.Errorf("pruning %+v, %v; want a full read of unbloomed rows", lp, err)
+	}
+	it := c.SelectLogs(ctx, clickhouse.LogQuery{LogFilter: f})
+	var got []int64
+	for it.Next() {
+		got = append(got, it.At().Entry.Timestamp)
+	}
+	if it.Err() != nil || len(got) != 1 || got[0] != recs[250].Record.Timestamp {
+		t.Errorf("needle lines at %v (%v), want [%d]", got, it.Err(), recs[250].Record.Timestamp)
+	}
+}

@@ -399,10 +399,15 @@ func (c *Client) WriteLogs(ctx context.Context, b *LogBatch) error {
 		}
 		c.known.remember(&b.streams, idx)
 	}
-	if err := c.insert(ctx, "log_blooms", logBloomsColumns, b.bloomColumns()); err != nil {
-		return err
+	cols := b.columns()
+	if c.cfg.LineBlooms {
+		if err := c.insert(ctx, "log_blooms", logBloomsColumns, b.bloomColumns()); err != nil {
+			return err
+		}
+	} else {
+		cols[len(cols)-1] = make([]uint8, b.Len()) // bloomed = 0: line filters read these rows
 	}
-	return c.insert(ctx, "logs", logsInsertColumns, b.columns())
+	return c.insert(ctx, "logs", logsInsertColumns, cols)
 }
 
 // WriteSpans inserts the spans and their trace-index rows. The index is written after
