@@ -101,10 +101,10 @@ func mustLineFilters(t *testing.T, query string) []*logql.LineFilterStage {
 func TestWindowGrowth(t *testing.T) {
 	c := &Client{cfg: Config{Database: "db"}}
 	newIt := func() *LogIterator {
-		it := c.SelectLogs(context.Background(), LogQuery{LogFilter: LogFilter{Tenant: "t", Start: 0, End: 16000}, PageSize: 100})
+		it := c.SelectLogs(context.Background(), LogQuery{LogFilter: LogFilter{Tenant: "t", Start: 0, End: 64000}, PageSize: 100})
 		it.openWindow()
-		if it.winLo != 15000 || it.winHi != 16000 {
-			t.Fatalf("first window [%d, %d), want the newest 16th [15000, 16000)", it.winLo, it.winHi)
+		if it.winLo != 63000 || it.winHi != 64000 {
+			t.Fatalf("first window [%d, %d), want the newest 64th [63000, 64000)", it.winLo, it.winHi)
 		}
 		return it
 	}
@@ -112,11 +112,11 @@ func TestWindowGrowth(t *testing.T) {
 		found          int
 		wantLo, wantHi int64
 	}{
-		{0, 0, 15000},      // nothing: read the rest at once
-		{10, 0, 15000},     // 10 of 100: 2×90/10 = 18 widths, more than remains
-		{30, 10334, 15000}, // 30 of 100: 2×70/30 = 4.67 widths
-		{40, 11000, 15000}, // 40 of 100: at least 4 widths
-		{60, 14000, 15000}, // half the page or more: same width
+		{0, 0, 63000},      // nothing: read the rest at once
+		{10, 45000, 63000}, // 10 of 100: 2×90/10 = 18 widths
+		{30, 58334, 63000}, // 30 of 100: 2×70/30 = 4.67 widths
+		{40, 59000, 63000}, // 40 of 100: at least 4 widths
+		{60, 62000, 63000}, // half the page or more: same width
 	} {
 		it := newIt()
 		it.closeWindow(tc.found)
