@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -191,21 +192,64 @@ func (b *LogBatch) bloomColumns() []any {
 }
 
 // literalGrams are the n-gram hashes every line a filter keeps contains: those of its
-// positive single-value |= literals of gramLen bytes or more.
+// positive single-value |= literals, and of the literals its single-value |~ regexps
+// require, of gramLen bytes or more.
 func literalGrams(f *LogFilter) []uint64 {
 	var out []uint64
-	for _, lf := range f.LineFilters {
-		if lf.Op != logql.LineContains || len(lf.Values) != 1 || lf.Values[0].IP {
-			continue
-		}
-		v := lf.Values[0].Value
+	add := func(v string) {
 		for i := 0; i+gramLen <= len(v); i++ {
 			out = append(out, gramHash(gramAt(v, i)))
+		}
+	}
+	for _, lf := range f.LineFilters {
+		if len(lf.Values) != 1 || lf.Values[0].IP {
+			continue
+		}
+		switch lf.Op {
+		case logql.LineContains:
+			add(lf.Values[0].Value)
+		case logql.LineMatchRegexp:
+			if re, err := syntax.Parse(lf.Values[0].Value, syntax.Perl); err == nil {
+				for _, lit := range requiredLiterals(re.Simplify()) {
+					add(lit)
+				}
+			}
 		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// requiredLiterals are substrings every match of re contains: the case-sensitive
+// literals of its top-level sequence, looking through groups and repeats of at least
+// one. Alternations, optional parts and case-folded literals give none.
+func requiredLiterals(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return nil
+		}
+		return []string{string(re.Rune)}
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredLiterals(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return requiredLiterals(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		var out []string
+		for _, sub := range re.Sub {
+			out = append(out, requiredLiterals(sub)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// minPruneGrams is the fewest distinct n-grams worth testing the blooms for: a half-full
+// bloom passes an absent 4-gram half the time, so one or two leave most blocks to read
+// and the bloom scan would only add its cost (a 6-byte literal has three).
+const minPruneGrams = 3
 
 // lineRange is a stretch of the logs sort key: one service's rows between two times.
 type lineRange struct {
@@ -241,7 +285,7 @@ func (c *Client) PruneLines(ctx context.Context, f LogFilter) (LinePruning, erro
 func (c *Client) pruneLines(ctx context.Context, f *LogFilter) (LinePruning, error) {
 	var lp LinePruning
 	grams := literalGrams(f)
-	if len(grams) == 0 || f.End <= f.Start {
+	if len(grams) < minPruneGrams || f.End <= f.Start {
 		return lp, nil
 	}
 	var b strings.Builder

@@ -3,6 +3,7 @@ package clickhouse_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,9 +78,24 @@ func TestLineBloomsPruneAndStayExact(t *testing.T) {
 	if got := found(filter(`{service_name=~".+"} |= "zz9absent9zz"`)); len(got) != 0 {
 		t.Errorf("absent literal found at %v", got)
 	}
-	for _, q := range []string{`{service_name=~".+"} |= "k7q"`, `{service_name=~".+"} != "k7q2needle9zx4"`, `{service_name=~".+"} |~ "k7q2needle9zx4"`} {
+	for _, q := range []string{`{service_name=~".+"} |= "k7q"`, `{service_name=~".+"} |= "k7q2n"`, `{service_name=~".+"} != "k7q2needle9zx4"`,
+		`{service_name=~".+"} |~ "(?i)K7Q2NEEDLE9ZX4"`, `{service_name=~".+"} |~ "k7q2needle9zx4|nothing"`} {
 		if lp, err := c.PruneLines(ctx, filter(q)); err != nil || lp.Pruned {
-			t.Errorf("%s: pruning %+v, %v; want none (literal too short, negated or a regexp)", q, lp, err)
+			t.Errorf("%s: pruning %+v, %v; want none (under 3 n-grams, negated, case-folded or alternatives)", q, lp, err)
+		}
+	}
+	// A regexp prunes by the literals it requires, and finds the same lines.
+	for _, q := range []string{`{service_name=~".+"} |~ "k7q2n[a-z]+9zx4"`, `{service_name=~".+"} |~ "(?i)k7q2needle9zx4|nothing"`} {
+		f := filter(q)
+		lp, err := c.PruneLines(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wantPruned := !strings.Contains(q, "(?i)"); lp.Pruned != wantPruned {
+			t.Errorf("%s: pruning %+v, want pruned=%v", q, lp, wantPruned)
+		}
+		if got := found(f); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: lines at %v, want %v", q, got, want)
 		}
 	}
 

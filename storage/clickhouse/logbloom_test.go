@@ -3,6 +3,9 @@ package clickhouse
 import (
 	"fmt"
 	"math/rand/v2"
+	"regexp"
+	"regexp/syntax"
+	"strings"
 	"testing"
 )
 
@@ -119,4 +122,45 @@ func BenchmarkBloomOf(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+}
+
+// A regexp's required literals are substrings of every line it matches: only those
+// narrow a read, so alternations, optional parts and (?i) give none.
+func TestRequiredLiterals(t *testing.T) {
+	for re, want := range map[string]string{
+		`k7q2needle9zx4`:            `[k7q2needle9zx4]`,
+		`rid=[0-9a-f]{4}beef`:       `[rid= beef]`,
+		`error.*(timeout|refused)`:  `[error]`,
+		`(connect(ion)?)+ reset`:    `[connect  reset]`,
+		`(?:abcd){2,}x`:             `[abcd abcd x]`,
+		`(?i)needle`:                `[]`,
+		`(?i:abc)defg`:              `[defg]`,
+		`needle|haystack`:           `[]`,
+		`(needle)?`:                 `[]`,
+		`a*needle`:                  `[needle]`,
+		`^GET /api/v1/orders/\d+ 5`: `[GET /api/v1/orders/  5]`,
+	} {
+		r, err := syntax.Parse(re, syntax.Perl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(requiredLiterals(r.Simplify())); got != want {
+			t.Errorf("requiredLiterals(%q) = %s, want %s", re, got, want)
+		}
+	}
+	// Every line a regexp matches holds each literal it requires.
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, line := range randomLines(rng, 200) {
+		for _, re := range []string{`rid=[0-9a-f]{8}`, `GET /api/v1/orders/\d+ HTTP`, `(\d+\.){2}\d+ - -`} {
+			r, _ := syntax.Parse(re, syntax.Perl)
+			if !regexp.MustCompile(re).MatchString(line) {
+				continue
+			}
+			for _, lit := range requiredLiterals(r.Simplify()) {
+				if !strings.Contains(line, lit) {
+					t.Errorf("%q matches %q but lacks its required literal %q", re, line, lit)
+				}
+			}
+		}
+	}
 }
