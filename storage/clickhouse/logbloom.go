@@ -21,7 +21,8 @@ import (
 // 21.8), a needle search decompresses and scans every body in range. Each flush
 // therefore stores, per stream, a bloom filter of the 4-byte substrings of its lines in
 // log_blooms, with the service and time span its rows occupy in the logs sort key. A
-// query with a |= literal of 4 bytes or more tests the blooms first and reads only the
+// query with |= literals (or |~ required literals, requiredLiterals) of 3+ distinct
+// 4-grams tests the blooms first and reads only the
 // (service_name, timestamp) ranges of the blocks that may hold every 4-gram of it:
 // ranges of the sort key, so ClickHouse reads those granules alone. Substrings, not
 // tokens, because |= matches anywhere in a line.
