@@ -403,8 +403,14 @@ func approxSpanSize(s *pb.Span) int {
 	return n + 96*len(s.Links)
 }
 
-// Release drops this ingester's copies of records another replica has flushed.
+// Release drops this ingester's copies of records another replica has flushed. A
+// restarting ingester serves gRPC before its WAL is open and replayed, so until it runs
+// it refuses: the releaser gives up, and this replica's fallback flush stores a repeat
+// the record id absorbs.
 func (i *Ingester) Release(ctx context.Context, req *pb.ReleaseRequest) (*pb.ReleaseResponse, error) {
+	if i.State() != services.Running {
+		return nil, status.Error(codes.Unavailable, "ingester is not running")
+	}
 	ids := append(append([]uint64(nil), req.LogIds...), req.SpanIds...)
 	if _, err := i.wal.Append(withHeader(recReleased, req.FlushId, encodeIDs(ids))); err != nil {
 		return nil, status.Errorf(codes.Unavailable, "ingester WAL append failed: %v", err)

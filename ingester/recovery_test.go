@@ -12,6 +12,8 @@ import (
 	"github.com/grafana/dskit/flagext"
 	"github.com/grafana/dskit/services"
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/strataobs/strata/limits"
 	pb "github.com/strataobs/strata/proto/strata/v1"
@@ -249,5 +251,20 @@ func TestFallbackSkipsWhatOwnerStored(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if n := countLogs(t, ch, "fb"); n != 3 {
 		t.Fatalf("%d rows, want 3 (2 by the owner, 1 by the fallback)", n)
+	}
+}
+
+// A release that reaches an ingester before it runs (gRPC is served while the WAL is
+// still being opened and replayed) is refused as retryable, not a crash.
+func TestReleaseBeforeRunningIsRefused(t *testing.T) {
+	var cfg Config
+	flagext.DefaultValues(&cfg)
+	cfg.WAL.Dir = t.TempDir()
+	var lim limits.Limits
+	flagext.DefaultValues(&lim)
+	i := New(cfg, nil, limits.NewOverrides(lim), nil, nil, prometheus.NewRegistry(), log.NewNopLogger())
+	_, err := i.Release(context.Background(), &pb.ReleaseRequest{Tenant: "t", FlushId: 1, LogIds: []uint64{1}})
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("release before running: %v, want Unavailable", err)
 	}
 }
