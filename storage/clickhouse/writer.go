@@ -435,7 +435,11 @@ func (c *Client) insert(ctx context.Context, table string, defs []string, cols [
 	if err != nil {
 		return fmt.Errorf("insert into %s: prepare: %w", table, err)
 	}
+	chCols := batch.Columns()
 	for i, col := range cols {
+		if appendColumn(chCols[i], col) {
+			continue
+		}
 		var err error
 		// Array columns go row by row: clickhouse-go appends a []T row without reflection,
 		// while a whole [][]T column goes through reflect for every element.

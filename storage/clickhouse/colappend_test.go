@@ -1,0 +1,127 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/grafana/dskit/flagext"
+
+	pb "github.com/strataobs/strata/proto/strata/v1"
+)
+
+// Every column Strata writes, except Date columns, must take the sized appends of
+// colappend.go; a clickhouse-go whose layout they do not recognise would silently bring
+// back the flush path's garbage, so this fails instead. The rows must then read back
+// exactly, with arrays split at the right places.
+func TestColumnAppendsFast(t *testing.T) {
+	var cfg Config
+	flagext.DefaultValues(&cfg)
+	if a := os.Getenv("STRATA_TEST_CLICKHOUSE"); a != "" {
+		cfg.Address = a
+	}
+	cfg.Database = fmt.Sprintf("strata_test_colappend_%d", rand.Uint32())
+	ctx := context.Background()
+	c, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatalf("ClickHouse is required for this test (set STRATA_TEST_CLICKHOUSE or run `scripts/clickhouse start`): %v", err)
+	}
+	defer c.Close()
+	defer c.conn.Exec(ctx, "DROP DATABASE IF EXISTS "+cfg.Database)
+	if err := c.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	base := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC).UnixNano()
+	var lb LogBatch
+	var sb SpanBatch
+	for k := range 3 {
+		st := &pb.LogStream{StreamId: uint64(k + 1), Labels: []*pb.Label{{Name: "service_name", Value: "svc"}, {Name: "pod", Value: fmt.Sprintf("p%d", k)}}}
+		res := &pb.Resource{ServiceName: "svc", Attributes: []*pb.Attr{{Key: "host.name", Value: fmt.Sprintf("h%d", k)}}}
+		for j := range 50 {
+			attrs := make([]*pb.Attr, j%4) // 0 to 3 attributes: empty arrays between full ones
+			for a := range attrs {
+				attrs[a] = &pb.Attr{Key: fmt.Sprintf("k%d", a), Value: fmt.Sprintf("v%d-%d", j, a), Type: pb.AttrType(a % 3)}
+			}
+			lb.Add("t", 30, 5, st, res, &pb.LogRecord{Id: uint64(k*100 + j), Timestamp: base + int64(k*100+j), Body: fmt.Sprintf("line %d of stream %d", j, k), Attributes: attrs})
+			sb.Add("t", 30, 5, res, &pb.Span{TraceId: []byte{byte(k), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, byte(j)}, SpanId: []byte{1, 2, 3, 4, 5, 6, 7, byte(j)},
+				Id: uint64(k*100 + j), Name: "op", Start: base, End: base + 1000, Attributes: attrs,
+				Events: []*pb.Event{{Name: "ev"}}})
+		}
+	}
+	for _, tc := range []struct {
+		table string
+		defs  []string
+		cols  []any
+	}{
+		{"logs", logsInsertColumns, lb.columns()},
+		{"log_blooms", logBloomsColumns, lb.bloomColumns()},
+		{"spans", spansColumns, sb.columns()},
+		{"trace_index", traceIndexColumns, sb.indexColumns()},
+	} {
+		batch, err := c.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.%s (%s)", cfg.Database, tc.table, joinNames(tc.defs)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, col := range batch.Columns() {
+			if _, isDate := tc.cols[i].([]time.Time); isDate {
+				if err := batch.Column(i).Append(tc.cols[i]); err != nil {
+					batch.Abort()
+					t.Fatal(err)
+				}
+				continue
+			}
+			if !appendColumn(col, tc.cols[i]) {
+				batch.Abort() // frees its connection for the deferred DROP
+				t.Fatalf("%s.%s (%T into %T): not appended the sized way", tc.table, tc.defs[i], tc.cols[i], col)
+			}
+		}
+		if err := batch.Send(); err != nil {
+			t.Fatalf("%s: %v", tc.table, err)
+		}
+	}
+
+	rows, err := c.conn.Query(ctx, fmt.Sprintf("SELECT id, body, attr_keys, attr_values, attr_types FROM %s.logs ORDER BY id", cfg.Database))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id uint64
+		var body string
+		var keys, values []string
+		var types []uint8
+		if err := rows.Scan(&id, &body, &keys, &values, &types); err != nil {
+			t.Fatal(err)
+		}
+		k, j := int(id/100), int(id%100)
+		var wk, wv []string
+		var wt []uint8
+		for a := range j % 4 {
+			wk, wv, wt = append(wk, fmt.Sprintf("k%d", a)), append(wv, fmt.Sprintf("v%d-%d", j, a)), append(wt, uint8(a%3))
+		}
+		if body != fmt.Sprintf("line %d of stream %d", j, k) || !slices.Equal(keys, wk) || !slices.Equal(values, wv) || !slices.Equal(types, wt) {
+			t.Fatalf("row %d read back as %q %q %q %v, want %q %q %v", id, body, keys, values, types, wk, wv, wt)
+		}
+		n++
+	}
+	if n != 150 {
+		t.Fatalf("read back %d rows, want 150", n)
+	}
+}
+
+func joinNames(defs []string) string {
+	s := ""
+	for i, n := range columnNames(defs) {
+		if i > 0 {
+			s += ", "
+		}
+		s += n
+	}
+	return s
+}
