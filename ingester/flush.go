@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log/level"
@@ -66,11 +67,7 @@ func (i *Ingester) flushPass(ctx context.Context, now time.Time, final bool) int
 	}
 	i.mu.Unlock()
 
-	for _, w := range work {
-		if err := i.flushEpoch(ctx, w, now); err != nil {
-			break
-		}
-	}
+	i.flushAll(ctx, work, now)
 
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -83,6 +80,32 @@ func (i *Ingester) flushPass(ctx context.Context, now time.Time, final bool) int
 		}
 	}
 	return pending
+}
+
+// flushAll flushes the works -ingester.flush-concurrency at a time, so that one batch
+// is built (Go) while another is inserted (ClickHouse): done one after the other, each
+// side waited for the other and neither used a whole core. After a failure no further
+// work starts; what failed stays pending for the next pass.
+func (i *Ingester) flushAll(ctx context.Context, work []*flushWork, now time.Time) {
+	var (
+		wg     sync.WaitGroup
+		failed atomic.Bool
+		slots  = make(chan struct{}, max(1, i.cfg.FlushConcurrency))
+	)
+	for _, w := range work {
+		slots <- struct{}{}
+		if failed.Load() {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if err := i.flushEpoch(ctx, w, now); err != nil {
+				failed.Store(true)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func (i *Ingester) closeEpoch(c *epoch, now time.Time) {
@@ -416,10 +439,12 @@ func (i *Ingester) flushEpoch(ctx context.Context, w *flushWork, now time.Time) 
 	i.m.flushed.WithLabelValues("logs").Add(float64(w.logs.Len()))
 	i.m.flushed.WithLabelValues("spans").Add(float64(w.spans.Len()))
 	i.m.batchSize.Observe(float64(len(w.ids)))
+	i.flushStateMu.Lock()
 	if i.storageOKSince.IsZero() {
 		i.storageOKSince = time.Now()
 	}
 	i.backoff = 0
+	i.flushStateMu.Unlock()
 	// The WAL learns of the flush so a restart does not flush these records again. If
 	// this append fails the records are flushed again after a restart: a repeat, not a loss.
 	if _, err := i.wal.Append(withHeader(recFlushed, w.ep.id, encodeIDs(w.ids))); err != nil {
@@ -435,6 +460,8 @@ func (i *Ingester) flushEpoch(ctx context.Context, w *flushWork, now time.Time) 
 
 func (i *Ingester) flushFailed(err error) {
 	i.m.flushErrors.Inc()
+	i.flushStateMu.Lock()
+	defer i.flushStateMu.Unlock()
 	i.storageOKSince = time.Time{}
 	if i.backoff == 0 {
 		i.backoff = 100 * time.Millisecond

@@ -33,6 +33,7 @@ type Config struct {
 	MaxEpochAge       time.Duration `yaml:"max_epoch_age"`
 	MaxEpochRecords   int           `yaml:"max_epoch_records"`
 	FlushCheckPeriod  time.Duration `yaml:"flush_check_period"`
+	FlushConcurrency  int           `yaml:"flush_concurrency"`
 	ReleaseGrace      time.Duration `yaml:"release_grace"`
 	FlushedRetention  time.Duration `yaml:"flushed_retention"`
 	MaxMemoryBytes    int64         `yaml:"max_memory_bytes"`
@@ -48,6 +49,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.DurationVar(&c.MaxEpochAge, "ingester.max-epoch-age", 5*time.Second, "Longest time records collect in memory before they are flushed to ClickHouse as one batch.")
 	f.IntVar(&c.MaxEpochRecords, "ingester.max-epoch-records", 200000, "Records per flush batch; a batch is flushed when it reaches this size even if it is younger than -ingester.max-epoch-age.")
 	f.DurationVar(&c.FlushCheckPeriod, "ingester.flush-check-period", 500*time.Millisecond, "How often the flush loop looks for work.")
+	f.IntVar(&c.FlushConcurrency, "ingester.flush-concurrency", 2, "Flush batches written to ClickHouse at once, so that one batch is built while another is inserted.")
 	f.DurationVar(&c.ReleaseGrace, "ingester.release-grace", 30*time.Second, "How long a rank-k replica waits (k times this) for the owner to flush a record before flushing it itself.")
 	f.DurationVar(&c.FlushedRetention, "ingester.flushed-retention", 5*time.Second, "How long flushed records stay in memory so that queries running across a flush see each record once.")
 	f.Int64Var(&c.MaxMemoryBytes, "ingester.max-memory-bytes", 512<<20, "Records held in memory above which pushes are refused with a retryable RESOURCE_EXHAUSTED (for example while ClickHouse is down). A process running an ingester also sets the Go runtime's soft memory limit to 1.75 times this, unless GOMEMLIMIT is set.")
@@ -62,8 +64,8 @@ func (c *Config) Validate() error {
 	if err := c.WAL.Validate(); err != nil {
 		return err
 	}
-	if c.MaxEpochAge <= 0 || c.MaxEpochRecords <= 0 || c.FlushCheckPeriod <= 0 {
-		return fmt.Errorf("ingester: max-epoch-age, max-epoch-records and flush-check-period must be positive")
+	if c.MaxEpochAge <= 0 || c.MaxEpochRecords <= 0 || c.FlushCheckPeriod <= 0 || c.FlushConcurrency <= 0 {
+		return fmt.Errorf("ingester: max-epoch-age, max-epoch-records, flush-check-period and flush-concurrency must be positive")
 	}
 	return nil
 }
@@ -119,8 +121,11 @@ type Ingester struct {
 	rate       rateMeter
 	heapReadAt atomic.Int64
 
-	flushMu        sync.Mutex // one flush pass at a time
-	storageOKSince time.Time  // zero while flushes fail; see package doc
+	flushMu sync.Mutex // one flush pass at a time
+	// flushStateMu guards the three fields below against a pass's concurrent flushes;
+	// between passes (collect, due) flushMu alone suffices.
+	flushStateMu   sync.Mutex
+	storageOKSince time.Time // zero while flushes fail; see package doc
 	backoff        time.Duration
 	nextFlush      time.Time
 }
@@ -131,7 +136,12 @@ type HealthyRing interface {
 }
 
 // SetRing lets replicas see whether the owner of a record is healthy (see flush.go).
-func (i *Ingester) SetRing(r HealthyRing) { i.ring = r }
+// Flush passes read the ring under flushMu, so it may be set while the ingester runs.
+func (i *Ingester) SetRing(r HealthyRing) {
+	i.flushMu.Lock()
+	defer i.flushMu.Unlock()
+	i.ring = r
+}
 
 // LifecyclerFactory builds the ring lifecycler; nil runs the ingester outside any ring.
 type LifecyclerFactory func() (*dsring.BasicLifecycler, error)
