@@ -189,15 +189,7 @@ func (d *Distributor) replicate(ctx context.Context, tenant string, c *converted
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.RemoteTimeout)
 	err := dsring.DoBatchWithOptions(ctx, dsring.Write, pr, keys, func(inst dsring.InstanceDesc, idx []int) error {
 		req := buildRequest(tenant, c, pr.Sets, inst.Addr, idx)
-		cl, err := d.pool.Get(inst.Addr)
-		if err != nil {
-			return err
-		}
-		raw, err := proto.Marshal(req)
-		if err != nil {
-			return err
-		}
-		_, err = cl.PushRaw(client.WithTenant(wctx, tenant), &pb.RawPushRequest{Request: raw})
+		err := d.pushTo(client.WithTenant(wctx, tenant), inst.Addr, req)
 		if err != nil {
 			level.Debug(d.logger).Log("msg", "push to ingester failed", "addr", inst.Addr, "err", err)
 			if refused(err) {
@@ -210,6 +202,25 @@ func (d *Distributor) replicate(ctx context.Context, tenant string, c *converted
 		return wrapIngesterError(err)
 	}
 	return nil
+}
+
+// pushTo sends req to the ingester at addr: directly if it runs in this process, else as
+// bytes it writes to its WAL unchanged.
+func (d *Distributor) pushTo(ctx context.Context, addr string, req *pb.PushRequest) error {
+	if in := d.pool.Local(addr); in != nil {
+		_, err := in.Push(ctx, req)
+		return err
+	}
+	cl, err := d.pool.Get(addr)
+	if err != nil {
+		return err
+	}
+	raw, err := proto.Marshal(req)
+	if err != nil {
+		return err
+	}
+	_, err = cl.PushRaw(ctx, &pb.RawPushRequest{Request: raw})
+	return err
 }
 
 func traceKey(tenant string, traceID []byte) uint32 {

@@ -182,6 +182,10 @@ func (i *Ingester) starting(ctx context.Context) error {
 			return err
 		}
 		i.lifecycler = lc
+		if i.peers != nil {
+			// A distributor in this process pushes to this ingester without gRPC.
+			i.peers.SetLocal(lc.GetInstanceAddr(), i)
+		}
 		// Its own context: the ingester, not the caller, decides when it leaves the ring.
 		if err := services.StartAndAwaitRunning(context.Background(), lc); err != nil {
 			return fmt.Errorf("start lifecycler: %w", err)

@@ -30,6 +30,32 @@ type Pool struct {
 	mu      sync.Mutex
 	clients map[string]*conn
 	maxMsg  int
+	local   map[string]LocalIngester
+}
+
+// LocalIngester is an ingester running in this process. A distributor hands it the
+// request it built: marshalling it for gRPC and decoding it again on the other side cost
+// a fifth of an all-in-one process's CPU.
+type LocalIngester interface {
+	Push(ctx context.Context, req *pb.PushRequest) (*pb.PushResponse, error)
+}
+
+// SetLocal registers the ingester at addr as running in this process.
+func (p *Pool) SetLocal(addr string, in LocalIngester) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.local == nil {
+		p.local = map[string]LocalIngester{}
+	}
+	p.local[addr] = in
+}
+
+// Local returns the ingester at addr if it runs in this process, else nil. Pushes to it
+// must not change the request afterwards: the ingester keeps its records.
+func (p *Pool) Local(addr string) LocalIngester {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.local[addr]
 }
 
 type conn struct {
