@@ -29,8 +29,9 @@ type QueryData struct {
 }
 
 // QueryDataVersion changes whenever the generated rows change, so a database loaded by
-// an older generator is reloaded (4: rows carry line blooms).
-const QueryDataVersion = 4
+// an older generator or schema is reloaded (4: rows carry line blooms; 5: span tables
+// with 1,024-row granules).
+const QueryDataVersion = 5
 
 // DefaultQueryData is 10M lines and 1M spans over 6 hours of one day.
 func DefaultQueryData(lines, spans int) QueryData {

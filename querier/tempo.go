@@ -108,12 +108,13 @@ func (q *Querier) handleTraceByID(v2 bool) gin.HandlerFunc {
 
 // trace returns every span of one trace, from memory and storage, once each.
 func (q *Querier) trace(ctx context.Context, tenant, id string) ([]clickhouse.Span, error) {
-	traces, err := q.traces(ctx, tenant, []string{id})
+	traces, err := q.traces(ctx, tenant, []string{id}, false)
 	return traces[id], err
 }
 
-// traces returns whole traces from memory and storage, keyed by id.
-func (q *Querier) traces(ctx context.Context, tenant string, ids []string) (map[string][]clickhouse.Span, error) {
+// traces returns whole traces from memory and storage, keyed by id. For a search, spans
+// read from storage carry only what TraceQL evaluates (Client.TracesForSearch).
+func (q *Querier) traces(ctx context.Context, tenant string, ids []string, forSearch bool) (map[string][]clickhouse.Span, error) {
 	store, err := q.store()
 	if err != nil {
 		return nil, err
@@ -122,7 +123,11 @@ func (q *Querier) traces(ctx context.Context, tenant string, ids []string) (map[
 	if err != nil {
 		return nil, err
 	}
-	out, err := store.Traces(ctx, tenant, ids, recent.ExcludeFlushIDs)
+	read := store.Traces
+	if forSearch {
+		read = store.TracesForSearch
+	}
+	out, err := read(ctx, tenant, ids, recent.ExcludeFlushIDs)
 	if err != nil {
 		return nil, err
 	}

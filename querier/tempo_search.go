@@ -232,7 +232,7 @@ func (q *Querier) evalCandidates(ctx context.Context, tenant string, sr searchRe
 	if len(todo) == 0 {
 		return nil
 	}
-	traces, err := q.traces(ctx, tenant, todo)
+	traces, err := q.traces(ctx, tenant, todo, true)
 	if err != nil {
 		return err
 	}
