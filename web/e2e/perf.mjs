@@ -73,6 +73,14 @@ async function openLogs(context, query, limit) {
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
   page.on('pageerror', (e) => log('page error:', e.message));
+  // Every request with when it was sent and how long it took, relative to navigation:
+  // what competed with the query for the server and the browser.
+  const t0 = Date.now();
+  page.on('requestfinished', (r) => {
+    const t = r.timing();
+    const u = new URL(r.url());
+    log(`request ${u.pathname}${u.search.slice(0, 80)}: sent at ${round(t.startTime - t0)} ms, answered in ${round(t.responseEnd)} ms`);
+  });
   await page.goto(u.toString(), { waitUntil: 'commit' });
   return page;
 }

@@ -125,7 +125,12 @@ export function App() {
   const gPending = useRef(0);
 
   useEffect(() => {
-    const apply = () => document.documentElement.setAttribute('data-theme', effectiveTheme(cfg.theme));
+    // Only on a change: setting the attribute, even to its value, restyles the whole page
+    // (index.html already set it before the first paint).
+    const apply = () => {
+      const t = effectiveTheme(cfg.theme);
+      if (document.documentElement.getAttribute('data-theme') !== t) document.documentElement.setAttribute('data-theme', t);
+    };
     apply();
     if (cfg.theme !== 'system') return;
     const mq = matchMedia('(prefers-color-scheme: light)');

@@ -142,12 +142,16 @@ export function LogList({ rows, expanded, onToggle, selected, onSelect, highligh
 
   useEffect(() => {
     ro.current = new ResizeObserver((entries) => {
+      // Sizes come from the entries, read here: offsetHeight read later, in the state
+      // updater, forced a layout of the whole list on every render.
+      const sizes = entries.map((e) => ({
+        id: (e.target as HTMLElement).dataset.id!,
+        h: Math.ceil(e.borderBoxSize?.[0]?.blockSize ?? (e.target as HTMLElement).offsetHeight),
+      }));
       setHeights((prev) => {
         let changed = false;
         const next = new Map(prev);
-        for (const e of entries) {
-          const id = (e.target as HTMLElement).dataset.id!;
-          const h = Math.ceil((e.target as HTMLElement).offsetHeight);
+        for (const { id, h } of sizes) {
           if (h && next.get(id) !== h) {
             next.set(id, h);
             changed = true;
