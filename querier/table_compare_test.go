@@ -309,7 +309,7 @@ func TestTraceQLTableMatchesInMemory(t *testing.T) {
 			}
 			got := make([]traceMatch, 0, len(resp.Traces))
 			for _, tr := range resp.Traces {
-				m := traceMatch{id: tr.TraceID}
+				m := traceMatch{id: tr.TraceID, head: fmt.Sprintf("%s/%s start %s, %d ms", tr.RootServiceName, tr.RootTraceName, tr.StartTimeUnixNano, tr.DurationMs)}
 				for _, set := range tr.SpanSets {
 					m.sets = append(m.sets, spansetOf(set.Matched, set.Spans, set.Attributes))
 				}
@@ -334,13 +334,15 @@ func TestTraceQLTableMatchesInMemory(t *testing.T) {
 	}
 }
 
-// traceMatch is a found trace, comparable between search responses and memory.
+// traceMatch is a found trace, comparable between search responses and memory: its
+// id, root, bounds and spansets.
 type traceMatch struct {
 	id   string
+	head string
 	sets []string
 }
 
-func (m traceMatch) String() string { return m.id + strings.Join(m.sets, "") }
+func (m traceMatch) String() string { return m.id + " (" + m.head + ")" + strings.Join(m.sets, "") }
 
 func spansetOf(matched int, spans []searchSpan, attrs []keyValue) string {
 	ids := make([]string, 0, len(spans))
@@ -376,7 +378,12 @@ func memSearch(q *traceql.Query, byTrace map[string][]clickhouse.Span, start, en
 		if len(sets) == 0 {
 			continue
 		}
-		m := traceMatch{id: strings.TrimLeft(id, "0")}
+		b, e, root := traceBounds(rows)
+		rootName := "<root span not yet received>/"
+		if root != nil {
+			rootName = root.ServiceName + "/" + root.Name
+		}
+		m := traceMatch{id: strings.TrimLeft(id, "0"), head: fmt.Sprintf("%s start %d, %d ms", rootName, b, (e-b)/int64(time.Millisecond))}
 		for _, set := range sets {
 			var ss []searchSpan
 			for _, s := range set.Spans {

@@ -196,7 +196,11 @@ func (q *Querier) search(ctx context.Context, tenant string, sr searchRequest) (
 		for _, r := range refs {
 			ids = append(ids, r.TraceID)
 		}
-		if err := q.evalCandidates(ctx, tenant, sr, ids, seen, resp); err != nil {
+		eval := q.evalCandidates
+		if pd.Exact && len(pd.Spansets) == 1 {
+			eval = q.evalMatches
+		}
+		if err := eval(ctx, tenant, sr, ids, seen, resp); err != nil {
 			return nil, err
 		}
 		if len(refs) < s.Limit {
@@ -244,16 +248,85 @@ func (q *Querier) evalCandidates(ctx context.Context, tenant string, sr searchRe
 	return nil
 }
 
+// evalMatches is evalCandidates for an exact query (one spanset filter SQL tests span
+// by span): storage returns only the spans that pass the filter and the roots, with the
+// traces' bounds from its trace index, instead of whole traces; spans still in the
+// ingesters join them. The query still runs in Go on those spans, so the spansets are
+// the ones whole traces would give: the spans it keeps are exactly those that pass the
+// filter, and a span's verdict depends on that span alone.
+func (q *Querier) evalMatches(ctx context.Context, tenant string, sr searchRequest, ids []string, seen map[string]bool, resp *searchResponse) error {
+	var todo []string
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			todo = append(todo, id)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	store, err := q.store()
+	if err != nil {
+		return err
+	}
+	recent, err := q.recentSpans(ctx, tenant, RecentSpanQuery{TraceIDs: todo})
+	if err != nil {
+		return err
+	}
+	matches, err := store.TraceMatches(ctx, tenant, todo, sr.query.Pushdown().Spansets[0], recent.ExcludeFlushIDs)
+	if err != nil {
+		return err
+	}
+	byTrace := map[string][]clickhouse.Span{}
+	for _, s := range recent.Spans {
+		byTrace[s.TraceID] = append(byTrace[s.TraceID], s)
+	}
+	for _, id := range todo {
+		m, mem := matches[id], byTrace[id]
+		if m == nil && len(mem) == 0 {
+			continue
+		}
+		spans := mem
+		var start, end int64
+		if len(mem) > 0 {
+			start, end, _ = traceBounds(mem)
+		}
+		if m != nil {
+			spans = append(spans, m.Spans...)
+			if len(mem) == 0 {
+				start, end = m.Start, m.End
+			} else {
+				start, end = min(start, m.Start), max(end, m.End)
+			}
+		}
+		spans = clickhouse.DedupSpans(spans)
+		if len(spans) == 0 {
+			continue
+		}
+		_, _, root := traceBounds(spans)
+		if t, ok := evalSpans(sr, id, spans, start, end, root); ok {
+			resp.Traces = append(resp.Traces, t)
+		}
+	}
+	return nil
+}
+
 // evalTrace evaluates the query on one whole trace and builds its search result.
 func evalTrace(sr searchRequest, id string, spans []clickhouse.Span) (searchTrace, bool) {
 	if len(spans) == 0 {
 		return searchTrace{}, false
 	}
+	start, end, root := traceBounds(spans)
+	return evalSpans(sr, id, spans, start, end, root)
+}
+
+// evalSpans evaluates the query on spans of a trace that spans [start, end] and has
+// root (nil when no root has arrived), and builds its search result.
+func evalSpans(sr searchRequest, id string, spans []clickhouse.Span, start, end int64, root *clickhouse.Span) (searchTrace, bool) {
 	ts := make([]traceql.Span, len(spans))
 	for i := range spans {
 		ts[i] = spans[i].TraceQL()
 	}
-	start, end, root := traceBounds(spans)
 	if (sr.minDur > 0 && time.Duration(end-start) < sr.minDur) || (sr.maxDur > 0 && time.Duration(end-start) > sr.maxDur) {
 		return searchTrace{}, false
 	}

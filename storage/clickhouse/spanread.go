@@ -281,3 +281,66 @@ func traceQLAttrs(attrs []Attr) []traceql.KeyValue {
 	}
 	return out
 }
+
+// TraceMatch is what a search needs of one stored trace whose query is exact (one
+// spanset filter SQL can test span by span): its time bounds, and only the spans that
+// satisfy the filter or are roots.
+type TraceMatch struct {
+	Start, End int64
+	Spans      []Span
+}
+
+// TraceMatches returns, for the stored traces among ids, their bounds from the trace
+// index and those of their spans that satisfy every condition of cond or have no parent
+// (the root names the trace), with the fields of TracesForSearch. Reading only those
+// spans, PREWHERE skips the columns of every other span the granules hold: a search no
+// longer fetches whole traces. cond must be the pushdown of an exact query; a condition
+// SQL cannot express is dropped, which only lets more spans through, so callers still
+// evaluate the query on what comes back.
+func (c *Client) TraceMatches(ctx context.Context, tenant string, ids []string, cond []traceql.Condition, excludeFlushIDs []uint64) (map[string]*TraceMatch, error) {
+	out := map[string]*TraceMatch{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	ranges, err := c.traceRanges(ctx, tenant, ids)
+	if err != nil || len(ranges) == 0 {
+		return out, err
+	}
+	start, end := ranges[0].Start, ranges[0].End
+	found := make([]string, 0, len(ranges))
+	for _, r := range ranges {
+		start, end = min(start, r.Start), max(end, r.End)
+		found = append(found, r.TraceID)
+		out[r.TraceID] = &TraceMatch{Start: r.Start, End: r.End}
+	}
+	query := func(o whereOpts) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "SELECT %s FROM %s.spans PREWHERE trace_id IN %s", searchSpanColumns, c.cfg.Database, quoteList(found))
+		if g := groupSQL(cond, o); g != "" {
+			// A root is a span without a parent: empty or all zeros, as traceBounds reads it.
+			fmt.Fprintf(&b, " AND (%s OR match(parent_span_id, '^0*$'))", g)
+		}
+		fmt.Fprintf(&b, " WHERE tenant = %s", Quote(tenant))
+		writeTimeRange(&b, "start_ns", start, end+1)
+		if len(excludeFlushIDs) > 0 {
+			b.WriteString(" AND flush_id NOT IN ")
+			b.WriteString(uintList(excludeFlushIDs))
+		}
+		return b.String()
+	}
+	spans := map[string][]Span{}
+	err = c.collectSpans(ctx, query(whereOpts{}), spans, scanSearchSpan)
+	if err != nil && isRegexpError(err) {
+		clear(spans)
+		err = c.collectSpans(ctx, query(whereOpts{noRegex: true}), spans, scanSearchSpan)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for id, ss := range spans {
+		if m := out[id]; m != nil {
+			m.Spans = DedupSpans(ss)
+		}
+	}
+	return out, nil
+}
