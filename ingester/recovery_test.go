@@ -268,3 +268,20 @@ func TestReleaseBeforeRunningIsRefused(t *testing.T) {
 		t.Fatalf("release before running: %v, want Unavailable", err)
 	}
 }
+
+// Queries reaching an ingester before its WAL is replayed are refused, not answered from
+// a partial memory (whose flush ids would hide the rest of those flushes in ClickHouse).
+func TestQueryBeforeRunningIsRefused(t *testing.T) {
+	var cfg Config
+	flagext.DefaultValues(&cfg)
+	cfg.WAL.Dir = t.TempDir()
+	var lim limits.Limits
+	flagext.DefaultValues(&lim)
+	i := New(cfg, nil, limits.NewOverrides(lim), nil, nil, prometheus.NewRegistry(), log.NewNopLogger())
+	if err := i.QueryLogs(&pb.QueryLogsRequest{}, nil); status.Code(err) != codes.Unavailable {
+		t.Fatalf("log query before running: %v, want Unavailable", err)
+	}
+	if err := i.QuerySpans(&pb.QuerySpansRequest{}, nil); status.Code(err) != codes.Unavailable {
+		t.Fatalf("span query before running: %v, want Unavailable", err)
+	}
+}

@@ -65,8 +65,11 @@ func TestClickHouseOutage(t *testing.T) {
 		}
 	})
 
+	// A small memory limit, so buffers fill early in the outage; not smaller, since the
+	// process's own needs count too (the live heap is watched as well as the records, and
+	// each insert connection keeps the buffer of its largest flush).
 	p := cluster.NewProcess(t, "aio", "127.0.0.1", t.TempDir(), "-target=all", "-clickhouse.address="+ch.addr(), db.flag(),
-		"-ingester.max-epoch-age=500ms", "-ingester.max-memory-bytes=33554432", "-ingester.max-flush-backoff=2s")
+		"-ingester.max-epoch-age=500ms", "-ingester.max-memory-bytes=67108864", "-ingester.max-flush-backoff=2s")
 	p.Start(cluster.Binary(t))
 
 	const n, batch = 3000000, 1000

@@ -26,6 +26,7 @@ type Config struct {
 	LineBlooms   bool           `yaml:"line_blooms"`
 	DialTimeout  time.Duration  `yaml:"dial_timeout"`
 	MaxOpenConns int            `yaml:"max_open_conns"`
+	InsertConns  int            `yaml:"insert_conns"`
 }
 
 // RegisterFlags registers the ClickHouse flags with their defaults.
@@ -39,7 +40,8 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.BoolVar(&c.OnClusterDDL, "clickhouse.on-cluster-ddl", false, "With -clickhouse.cluster: run each DDL statement once, ON CLUSTER, through ClickHouse's distributed DDL queue instead of host by host. Needs ZooKeeper or ClickHouse Keeper.")
 	f.BoolVar(&c.LineBlooms, "clickhouse.line-blooms", true, "Store n-gram bloom filters of flushed log lines (log_blooms), so |= searches read only the blocks that may match. Costs the ingest path (ClickHouse stores about 4 bytes of filter per line); without it, rows are stored unmarked and line filters read every row.")
 	f.DurationVar(&c.DialTimeout, "clickhouse.dial-timeout", 5*time.Second, "Timeout for connecting to ClickHouse.")
-	f.IntVar(&c.MaxOpenConns, "clickhouse.max-open-conns", 16, "Maximum open connections to ClickHouse per process.")
+	f.IntVar(&c.MaxOpenConns, "clickhouse.max-open-conns", 16, "Maximum open connections to ClickHouse per process for queries.")
+	f.IntVar(&c.InsertConns, "clickhouse.insert-conns", 2, "Connections per process for INSERTs (flushes), apart from the query connections. Each keeps the send buffer of its largest INSERT for the next one; an ingester runs -ingester.flush-concurrency flushes at once.")
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -55,6 +57,9 @@ func (c *Config) Validate() error {
 	if c.Cluster != "" && !identRE.MatchString(c.Cluster) {
 		return fmt.Errorf("clickhouse.cluster %q: must match %s", c.Cluster, identRE)
 	}
+	if c.InsertConns < 1 {
+		return errors.New("clickhouse.insert-conns must be at least 1")
+	}
 	if c.Cluster == "" && (c.Replicated || c.OnClusterDDL) {
 		return errors.New("clickhouse.replicated and clickhouse.on-cluster-ddl need clickhouse.cluster")
 	}
@@ -63,8 +68,14 @@ func (c *Config) Validate() error {
 
 // Client is a connection pool to ClickHouse plus the server facts the SQL depends on.
 type Client struct {
-	cfg     Config
-	conn    driver.Conn
+	cfg  Config
+	conn driver.Conn
+	// ins is the pool INSERT batches go through. A connection keeps the send buffer of
+	// its largest INSERT (tens of MB for a flush) unless told to drop it, and dropping it
+	// made every flush grow a new one (a third more CPU per record). So inserts keep
+	// theirs on a few connections of their own, and the query pool drops its buffers:
+	// taking turns on the query pool, every connection would end up holding one.
+	ins     driver.Conn
 	addr    string
 	version Version
 	known   *knownStreams
@@ -76,23 +87,32 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 }
 
 func open(ctx context.Context, cfg Config, addrs []string, maxConns int) (*Client, error) {
-	conn, err := ch.Open(&ch.Options{
-		Addr: addrs,
-		Auth: ch.Auth{Username: cfg.Username, Password: cfg.Password.String()},
-		Compression: &ch.Compression{
-			Method: ch.CompressionLZ4,
-		},
-		DialTimeout:     cfg.DialTimeout,
-		MaxOpenConns:    maxConns,
-		MaxIdleConns:    maxConns,
-		ConnMaxLifetime: time.Hour,
-	})
+	opts := func(conns int, keepBuffers bool) *ch.Options {
+		return &ch.Options{
+			Addr: addrs,
+			Auth: ch.Auth{Username: cfg.Username, Password: cfg.Password.String()},
+			Compression: &ch.Compression{
+				Method: ch.CompressionLZ4,
+			},
+			DialTimeout:          cfg.DialTimeout,
+			MaxOpenConns:         conns,
+			MaxIdleConns:         conns,
+			ConnMaxLifetime:      time.Hour,
+			FreeBufOnConnRelease: !keepBuffers,
+		}
+	}
+	conn, err := ch.Open(opts(maxConns, false))
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse open %s: %w", strings.Join(addrs, ","), err)
 	}
-	c := &Client{cfg: cfg, conn: conn, addr: strings.Join(addrs, ","), known: &knownStreams{}}
-	if err := c.loadVersion(ctx); err != nil {
+	ins, err := ch.Open(opts(max(cfg.InsertConns, 1), true))
+	if err != nil {
 		conn.Close()
+		return nil, fmt.Errorf("clickhouse open %s: %w", strings.Join(addrs, ","), err)
+	}
+	c := &Client{cfg: cfg, conn: conn, ins: ins, addr: strings.Join(addrs, ","), known: &knownStreams{}}
+	if err := c.loadVersion(ctx); err != nil {
+		c.Close()
 		return nil, err
 	}
 	return c, nil
@@ -124,7 +144,7 @@ func (c *Client) Database() string { return c.cfg.Database }
 func (c *Client) Ping(ctx context.Context) error { return c.conn.Ping(ctx) }
 
 // Close closes the pool.
-func (c *Client) Close() error { return c.conn.Close() }
+func (c *Client) Close() error { return errors.Join(c.conn.Close(), c.ins.Close()) }
 
 // Version is a parsed ClickHouse server version.
 type Version struct{ Major, Minor, Patch int }

@@ -431,7 +431,7 @@ func (c *Client) insert(ctx context.Context, table string, defs []string, cols [
 		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_distributed_sync": 1}))
 	}
 	q := fmt.Sprintf("INSERT INTO %s.%s (%s)", c.cfg.Database, table, strings.Join(columnNames(defs), ", "))
-	batch, err := c.conn.PrepareBatch(ctx, q)
+	batch, err := c.ins.PrepareBatch(ctx, q)
 	if err != nil {
 		return fmt.Errorf("insert into %s: prepare: %w", table, err)
 	}
