@@ -13,9 +13,10 @@ import (
 //
 // clickhouse-go appends an Array(String) row one string at a time, boxing each in an
 // interface, and lets ch-go's buffers grow by append: for a 20,000-record flush that was
-// 100 MB of garbage, 60% of everything the flush allocated (BenchmarkWriteLogs), and the
-// GC work it caused was a third of an ingester's CPU. These functions fill the ch-go
-// columns under clickhouse-go's directly, each buffer grown once to its final size.
+// 100 MB of garbage, 60% of everything the flush allocated (BenchmarkWriteLogs: 173 MB
+// and 700k allocations per flush before, 76 MB and 82k after), and an all-in-one
+// process spent a third of its CPU in GC. These functions fill the ch-go columns under
+// clickhouse-go's directly, each buffer grown once to its final size.
 //
 // clickhouse-go does not export those columns, so they are found by reflection: the
 // field named "col" (and an Array's "offsets"), used only when its type is exactly the
