@@ -30,6 +30,7 @@ func testIngester(t *testing.T, store Store, dir string, mut func(*Config)) *Ing
 	cfg.FlushCheckPeriod = 20 * time.Millisecond
 	cfg.MaxEpochAge = 50 * time.Millisecond
 	cfg.FlushedRetention = 0
+	cfg.FlushConcurrency = 2 // the concurrent flush path, off by default, runs in every test
 	if mut != nil {
 		mut(&cfg)
 	}

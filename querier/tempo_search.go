@@ -224,15 +224,21 @@ func recentTraceIDs(spans []clickhouse.Span) []string {
 	return ids
 }
 
-// evalCandidates fetches whole candidate traces and adds those the query matches.
-func (q *Querier) evalCandidates(ctx context.Context, tenant string, sr searchRequest, ids []string, seen map[string]bool, resp *searchResponse) error {
-	var todo []string
+// unseen returns the ids not in seen, and adds them to it.
+func unseen(ids []string, seen map[string]bool) []string {
+	var out []string
 	for _, id := range ids {
 		if !seen[id] {
 			seen[id] = true
-			todo = append(todo, id)
+			out = append(out, id)
 		}
 	}
+	return out
+}
+
+// evalCandidates fetches whole candidate traces and adds those the query matches.
+func (q *Querier) evalCandidates(ctx context.Context, tenant string, sr searchRequest, ids []string, seen map[string]bool, resp *searchResponse) error {
+	todo := unseen(ids, seen)
 	if len(todo) == 0 {
 		return nil
 	}
@@ -255,13 +261,7 @@ func (q *Querier) evalCandidates(ctx context.Context, tenant string, sr searchRe
 // the ones whole traces would give: the spans it keeps are exactly those that pass the
 // filter, and a span's verdict depends on that span alone.
 func (q *Querier) evalMatches(ctx context.Context, tenant string, sr searchRequest, ids []string, seen map[string]bool, resp *searchResponse) error {
-	var todo []string
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			todo = append(todo, id)
-		}
-	}
+	todo := unseen(ids, seen)
 	if len(todo) == 0 {
 		return nil
 	}

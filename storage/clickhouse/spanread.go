@@ -185,6 +185,17 @@ func (c *Client) traceRanges(ctx context.Context, tenant string, ids []string) (
 	return out, rows.Err()
 }
 
+// spanOf returns the time span that holds all the ranges' traces, and their ids.
+func spanOf(ranges []TraceRange) (start, end int64, ids []string) {
+	start, end = ranges[0].Start, ranges[0].End
+	ids = make([]string, 0, len(ranges))
+	for _, r := range ranges {
+		start, end = min(start, r.Start), max(end, r.End)
+		ids = append(ids, r.TraceID)
+	}
+	return start, end, ids
+}
+
 // Traces returns the whole traces with the given ids (lower-case hex), one span per id,
 // ordered by start time, keyed by trace id. Spans of excluded flushes are left out (an
 // ingester returned them). Traces that are not stored are absent from the map.
@@ -207,12 +218,7 @@ func (c *Client) traces(ctx context.Context, tenant string, ids []string, exclud
 	if err != nil || len(ranges) == 0 {
 		return out, err
 	}
-	start, end := ranges[0].Start, ranges[0].End
-	found := make([]string, 0, len(ranges))
-	for _, r := range ranges {
-		start, end = min(start, r.Start), max(end, r.End)
-		found = append(found, r.TraceID)
-	}
+	start, end, found := spanOf(ranges)
 	var b strings.Builder
 	// PREWHERE reads trace_id first and the other columns only where a wanted trace
 	// has spans: the time range of a few traces still holds many other traces' spans.
@@ -306,11 +312,8 @@ func (c *Client) TraceMatches(ctx context.Context, tenant string, ids []string, 
 	if err != nil || len(ranges) == 0 {
 		return out, err
 	}
-	start, end := ranges[0].Start, ranges[0].End
-	found := make([]string, 0, len(ranges))
+	start, end, found := spanOf(ranges)
 	for _, r := range ranges {
-		start, end = min(start, r.Start), max(end, r.End)
-		found = append(found, r.TraceID)
 		out[r.TraceID] = &TraceMatch{Start: r.Start, End: r.End}
 	}
 	query := func(o whereOpts) string {
