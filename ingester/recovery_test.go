@@ -255,30 +255,20 @@ func TestFallbackSkipsWhatOwnerStored(t *testing.T) {
 	}
 }
 
-// A release that reaches an ingester before it runs (gRPC is served while the WAL is
-// still being opened and replayed) is refused as retryable, not a crash.
-func TestReleaseBeforeRunningIsRefused(t *testing.T) {
+// RPCs reaching an ingester before it runs (gRPC is served while the WAL is still being
+// opened and replayed) are refused as retryable: a release is not a crash, and a query is
+// not answered from a partial memory (whose flush ids would hide the rest of those
+// flushes in ClickHouse).
+func TestRPCsBeforeRunningAreRefused(t *testing.T) {
 	var cfg Config
 	flagext.DefaultValues(&cfg)
 	cfg.WAL.Dir = t.TempDir()
 	var lim limits.Limits
 	flagext.DefaultValues(&lim)
 	i := New(cfg, nil, limits.NewOverrides(lim), nil, nil, prometheus.NewRegistry(), log.NewNopLogger())
-	_, err := i.Release(context.Background(), &pb.ReleaseRequest{Tenant: "t", FlushId: 1, LogIds: []uint64{1}})
-	if status.Code(err) != codes.Unavailable {
+	if _, err := i.Release(context.Background(), &pb.ReleaseRequest{Tenant: "t", FlushId: 1, LogIds: []uint64{1}}); status.Code(err) != codes.Unavailable {
 		t.Fatalf("release before running: %v, want Unavailable", err)
 	}
-}
-
-// Queries reaching an ingester before its WAL is replayed are refused, not answered from
-// a partial memory (whose flush ids would hide the rest of those flushes in ClickHouse).
-func TestQueryBeforeRunningIsRefused(t *testing.T) {
-	var cfg Config
-	flagext.DefaultValues(&cfg)
-	cfg.WAL.Dir = t.TempDir()
-	var lim limits.Limits
-	flagext.DefaultValues(&lim)
-	i := New(cfg, nil, limits.NewOverrides(lim), nil, nil, prometheus.NewRegistry(), log.NewNopLogger())
 	if err := i.QueryLogs(&pb.QueryLogsRequest{}, nil); status.Code(err) != codes.Unavailable {
 		t.Fatalf("log query before running: %v, want Unavailable", err)
 	}

@@ -167,6 +167,9 @@ type TraceRange struct {
 // traceRanges looks traces up in trace_index: a few rows per trace, sorted by
 // (tenant, trace_id), so no time range is needed.
 func (c *Client) traceRanges(ctx context.Context, tenant string, ids []string) ([]TraceRange, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
 	q := fmt.Sprintf("SELECT trace_id, min(start_ns), max(end_ns) FROM %s.trace_index WHERE tenant = %s AND trace_id IN %s GROUP BY trace_id",
 		c.cfg.Database, Quote(tenant), quoteList(ids))
 	rows, err := c.conn.Query(ctx, q)
@@ -211,9 +214,6 @@ func (c *Client) TracesForSearch(ctx context.Context, tenant string, ids []strin
 
 func (c *Client) traces(ctx context.Context, tenant string, ids []string, excludeFlushIDs []uint64, columns string, scan func(driver.Rows) (Span, error)) (map[string][]Span, error) {
 	out := map[string][]Span{}
-	if len(ids) == 0 {
-		return out, nil
-	}
 	ranges, err := c.traceRanges(ctx, tenant, ids)
 	if err != nil || len(ranges) == 0 {
 		return out, err
@@ -305,9 +305,6 @@ type TraceMatch struct {
 // evaluate the query on what comes back.
 func (c *Client) TraceMatches(ctx context.Context, tenant string, ids []string, cond []traceql.Condition, excludeFlushIDs []uint64) (map[string]*TraceMatch, error) {
 	out := map[string]*TraceMatch{}
-	if len(ids) == 0 {
-		return out, nil
-	}
 	ranges, err := c.traceRanges(ctx, tenant, ids)
 	if err != nil || len(ranges) == 0 {
 		return out, err
