@@ -53,7 +53,13 @@ func referenceCounts(t *testing.T, recs []chtest.LogRecord, q clickhouse.LogCoun
 
 func TestCountLogsMatchesGo(t *testing.T) {
 	c, recs := logFixture(t)
-	start, end := logBase.Add(-time.Minute).UnixNano(), logBase.Add(time.Hour).UnixNano()
+	// Both ranges are long enough for CountLogs to split them into concurrent slices;
+	// the second cuts the fixture's 400 s of records at 30 s (the slice boundary,
+	// inside buckets) and at 360 s (its end).
+	ranges := [][2]int64{
+		{logBase.Add(-time.Minute).UnixNano(), logBase.Add(time.Hour).UnixNano()},
+		{logBase.Add(-5 * time.Minute).UnixNano(), logBase.Add(6 * time.Minute).UnixNano()},
+	}
 	queries := []string{`{service_name=~".+"}`, `{service_name="checkout"} |= "timeout"`, `{deployment_environment="prod"} !~ "GET|POST"`}
 	bys := [][]string{
 		nil, {"service_name"}, {"detected_level"}, {"level", "detected_level"}, {"http_status_code"}, {"user"},
@@ -61,31 +67,36 @@ func TestCountLogsMatchesGo(t *testing.T) {
 		{"severity_text", "severity_number"}, {"observed_timestamp"}, {"missing"},
 	}
 	widths := []time.Duration{time.Second, 15 * time.Second, time.Minute, 7 * time.Minute}
-	for _, qs := range queries {
-		lq := parseLog(t, qs)
-		for _, by := range bys {
-			for _, w := range widths {
-				base := logBase.Add(37*time.Second + 500*time.Millisecond).UnixNano()
-				q := clickhouse.LogCountQuery{
-					LogFilter: clickhouse.LogFilter{Tenant: "a", Start: start, End: end, Matchers: lq.Matchers, LineFilters: lq.LeadingLineFilters()},
-					Base:      base, Width: int64(w), By: by, Bytes: w != time.Minute,
-				}
-				got, err := c.CountLogs(context.Background(), q)
-				if err != nil {
-					t.Fatalf("%s by %v width %s: %v", qs, by, w, err)
-				}
-				gotMap := map[countKey]countVal{}
-				for _, lc := range got {
-					gotMap[countKey{lc.Bucket, strings.Join(lc.Values, "|")}] = countVal{lc.Count, lc.Bytes}
-				}
-				want := referenceCounts(t, recs, q, lq)
-				if !q.Bytes {
-					for k, v := range want {
-						want[k] = countVal{n: v.n}
+	for _, r := range ranges {
+		for _, qs := range queries {
+			lq := parseLog(t, qs)
+			for _, by := range bys {
+				for _, w := range widths {
+					base := logBase.Add(37*time.Second + 500*time.Millisecond).UnixNano()
+					q := clickhouse.LogCountQuery{
+						LogFilter: clickhouse.LogFilter{Tenant: "a", Start: r[0], End: r[1], Matchers: lq.Matchers, LineFilters: lq.LeadingLineFilters()},
+						Base:      base, Width: int64(w), By: by, Bytes: w != time.Minute,
 					}
-				}
-				if !reflect.DeepEqual(gotMap, want) {
-					t.Errorf("%s by %v width %s:\n got %s\nwant %s", qs, by, w, summary(gotMap), summary(want))
+					got, err := c.CountLogs(context.Background(), q)
+					if err != nil {
+						t.Fatalf("%s by %v width %s: %v", qs, by, w, err)
+					}
+					gotMap := map[countKey]countVal{}
+					for _, lc := range got {
+						if _, dup := gotMap[countKey{lc.Bucket, strings.Join(lc.Values, "|")}]; dup {
+							t.Errorf("%s by %v width %s range %v: bucket %d %v returned twice", qs, by, w, r, lc.Bucket, lc.Values)
+						}
+						gotMap[countKey{lc.Bucket, strings.Join(lc.Values, "|")}] = countVal{lc.Count, lc.Bytes}
+					}
+					want := referenceCounts(t, recs, q, lq)
+					if !q.Bytes {
+						for k, v := range want {
+							want[k] = countVal{n: v.n}
+						}
+					}
+					if !reflect.DeepEqual(gotMap, want) {
+						t.Errorf("%s by %v width %s range %v:\n got %s\nwant %s", qs, by, w, r, summary(gotMap), summary(want))
+					}
 				}
 			}
 		}
