@@ -54,6 +54,7 @@ func TestClusterIngesterKill9(t *testing.T) {
 	// replica's replayed memory must not show up in counts or lines.
 	if err := checkManifest(c.querier, "crash", loadManifest(n, batch)); err != nil {
 		t.Errorf("after kill -9: %v", err)
+		explainManifest(t, db, c.querier, "crash", loadManifest(n, batch))
 	}
 	// Where the repeats come from: flush ids carry the writing process's random high half.
 	rows, err := db.conn(t).Conn().Query(context.Background(), fmt.Sprintf(`SELECT bitShiftRight(flush_id, 32) AS writer, count() AS rows

@@ -65,6 +65,7 @@ func TestClusterQueryCountsExactly(t *testing.T) {
 	for time.Now().Before(deadline) {
 		stored := db.count(t, "SELECT count() FROM %s.logs WHERE tenant = 'exact'")
 		if err := checkManifest(c.querier, "exact", m); err != nil {
+			explainManifest(t, db, c.querier, "exact", m)
 			t.Fatalf("check %d (ClickHouse held %d rows before it): %v", checks, stored, err)
 		}
 		if stored < n {

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/strataobs/strata/integration/cluster"
+	"github.com/strataobs/strata/storage/clickhouse"
 )
 
 // manifest is what the load generator sent, counted exactly: per service, per level and
@@ -167,5 +169,34 @@ func TestLoadManifest(t *testing.T) {
 	}
 	if len(m.needles) != 4 || needles != 40 {
 		t.Fatalf("needles %v", m.needles)
+	}
+}
+
+// explainManifest logs what storage holds per service when checkManifest failed, and
+// whether the same check passes a few seconds later, so a failure tells a wrong merge
+// (storage right, answer wrong) from a transient one and from lost rows.
+func explainManifest(t *testing.T, db *testDB, q *cluster.Process, tenant string, m manifest) {
+	t.Helper()
+	rows, err := db.conn(t).Conn().Query(context.Background(), fmt.Sprintf(`SELECT service_name, count(), uniqExact(id), uniqExact(flush_id)
+		FROM %s.logs WHERE tenant = %s GROUP BY service_name ORDER BY service_name`, db.cfg.Database, clickhouse.Quote(tenant)))
+	if err != nil {
+		t.Logf("explain: %v", err)
+		return
+	}
+	for rows.Next() {
+		var svc string
+		var n, distinct, flushes uint64
+		if err := rows.Scan(&svc, &n, &distinct, &flushes); err != nil {
+			t.Logf("explain: %v", err)
+			break
+		}
+		t.Logf("stored for %s: %d rows, %d distinct ids (manifest %d), %d flush batches", svc, n, distinct, m.services[svc], flushes)
+	}
+	rows.Close()
+	time.Sleep(3 * time.Second)
+	if err := checkManifest(q, tenant, m); err != nil {
+		t.Logf("the check still fails 3 s later: %v", err)
+	} else {
+		t.Logf("the check passes 3 s later: the failure was transient")
 	}
 }

@@ -84,6 +84,7 @@ type Client struct {
 	addr    string
 	version Version
 	known   *knownStreams
+	labels  *labelCache
 }
 
 // Open connects to ClickHouse (without selecting the database, which may not exist yet).
@@ -115,7 +116,7 @@ func open(ctx context.Context, cfg Config, addrs []string, maxConns int) (*Clien
 		conn.Close()
 		return nil, fmt.Errorf("clickhouse open %s: %w", strings.Join(addrs, ","), err)
 	}
-	c := &Client{cfg: cfg, conn: conn, ins: ins, addr: strings.Join(addrs, ","), known: &knownStreams{}}
+	c := &Client{cfg: cfg, conn: conn, ins: ins, addr: strings.Join(addrs, ","), known: &knownStreams{}, labels: &labelCache{}}
 	if err := c.loadVersion(ctx); err != nil {
 		c.Close()
 		return nil, err

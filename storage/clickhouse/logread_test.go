@@ -181,15 +181,32 @@ func TestSelectLogsEntries(t *testing.T) {
 		want[r.Record.Id] = r.Row()
 	}
 	f := clickhouse.LogFilter{Tenant: "a", Start: logBase.UnixNano(), End: logBase.Add(time.Hour).UnixNano(), Matchers: parseLog(t, `{service_name=~".+"}`).Matchers}
-	got := collect(t, c.SelectLogs(context.Background(), clickhouse.LogQuery{LogFilter: f, Forward: true}))
-	if len(got) != len(recs) {
-		t.Fatalf("got %d rows, want %d (copies must be read once)", len(got), len(recs))
-	}
-	for _, g := range got {
-		if w := want[g.ID]; !reflect.DeepEqual(g, w) {
-			t.Fatalf("row %x:\n got %+v\nwant %+v", g.ID, g, w)
+	check := func(c *clickhouse.Client, what string) {
+		got := collect(t, c.SelectLogs(context.Background(), clickhouse.LogQuery{LogFilter: f, Forward: true}))
+		if len(got) != len(recs) {
+			t.Fatalf("%s: got %d rows, want %d (copies must be read once)", what, len(got), len(recs))
+		}
+		for _, g := range got {
+			if w := want[g.ID]; !reflect.DeepEqual(g, w) {
+				t.Fatalf("%s: row %x:\n got %+v\nwant %+v", what, g.ID, g, w)
+			}
 		}
 	}
+	check(c, "labels from log_streams")
+	// Rows whose stream log_streams lacks still read back right, through a client
+	// that has cached no labels.
+	ctx := context.Background()
+	if err := c.Conn().Exec(ctx, "TRUNCATE TABLE "+c.Database()+".log_streams"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := chtest.Config(t)
+	cfg.Database = c.Database()
+	fresh, err := clickhouse.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	check(fresh, "log_streams emptied")
 	// One record checked by hand: the metadata names Loki 3 gives OTLP logs.
 	e := want[recs[0].Record.Id].Entry
 	for _, name := range []string{"http_status_code", "scope_name", "host_name"} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -145,4 +146,87 @@ func streamStatsSQL(q *StreamQuery, o whereOpts) string {
 	}
 	return fmt.Sprintf("SELECT stream_id, %s AS b, %s FROM %s.logs %sWHERE %s GROUP BY stream_id, b",
 		bucket, stats, o.db, pre, logWhere(&q.LogFilter, o))
+}
+
+// streamLabels returns the labels of a tenant's streams by id, for rows with
+// timestamps in [start, end). A stream id is a hash of its labels, so answers are
+// cached for the client's lifetime. They come from log_streams, which has a row for
+// every stream of every stored row (see streamMatch); a stream missing there (which
+// would be a bug) is read from its rows instead, so the answer stays right.
+func (c *Client) streamLabels(ctx context.Context, tenant string, start, end int64, ids []uint64) (map[uint64]logql.Labels, error) {
+	out := make(map[uint64]logql.Labels, len(ids))
+	var todo []uint64
+	c.labels.mu.Lock()
+	for _, id := range ids {
+		if ls, ok := c.labels.m[labelKey{tenant, id}]; ok {
+			out[id] = ls
+		} else {
+			todo = append(todo, id)
+		}
+	}
+	c.labels.mu.Unlock()
+	if len(todo) == 0 {
+		return out, nil
+	}
+	read := func(sql string) error {
+		return c.query(ctx, sql, func(rows driver.Rows) error {
+			var id uint64
+			var f logFields
+			if err := rows.Scan(&id, &f.labelKeys, &f.labelValues); err != nil {
+				return err
+			}
+			out[id] = f.stream()
+			return nil
+		})
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "SELECT stream_id, labels_keys, labels_values FROM %s.log_streams WHERE tenant = %s", c.cfg.Database, Quote(tenant))
+	if end > start {
+		writeDays(&b, start, end)
+	}
+	fmt.Fprintf(&b, " AND stream_id IN %s LIMIT 1 BY stream_id", uintList(todo))
+	if err := read(b.String()); err != nil {
+		return nil, fmt.Errorf("read stream labels: %w", err)
+	}
+	var lost []uint64
+	for _, id := range todo {
+		if _, ok := out[id]; !ok {
+			lost = append(lost, id)
+		}
+	}
+	if len(lost) > 0 {
+		b.Reset()
+		fmt.Fprintf(&b, "SELECT stream_id, labels_keys, labels_values FROM %s.logs WHERE tenant = %s", c.cfg.Database, Quote(tenant))
+		writeTimeRange(&b, "timestamp", start, end)
+		fmt.Fprintf(&b, " AND stream_id IN %s LIMIT 1 BY stream_id", uintList(lost))
+		if err := read(b.String()); err != nil {
+			return nil, fmt.Errorf("read stream labels: %w", err)
+		}
+	}
+	c.labels.mu.Lock()
+	if c.labels.m == nil || len(c.labels.m)+len(todo) > maxCachedStreams {
+		c.labels.m = map[labelKey]logql.Labels{}
+	}
+	for _, id := range todo {
+		if ls, ok := out[id]; ok {
+			c.labels.m[labelKey{tenant, id}] = ls
+		}
+	}
+	c.labels.mu.Unlock()
+	return out, nil
+}
+
+// maxCachedStreams bounds Client.labels; past it the cache starts over.
+const maxCachedStreams = 200000
+
+type labelKey struct {
+	tenant string
+	id     uint64
+}
+
+// labelCache holds stream labels by tenant and stream id (Client.streamLabels); the
+// zero value is empty.
+type labelCache struct {
+	mu sync.Mutex
+	m  map[labelKey]logql.Labels
 }
