@@ -42,7 +42,8 @@ type LogCount struct {
 // storage holds: the query reads the table FINAL, which folds the copies that retries
 // and failovers stored (they share the whole sort key, id included) as it reads,
 // before ReplacingMergeTree merges them away. Over 10M rows that is about 1.6× faster
-// on 18.16 than uniqExact(id), and it makes byte sums exact in the same pass.
+// on 18.16 than uniqExact(id), and it makes byte sums exact in the same pass; but
+// grouping by labels or attributes counts distinct ids instead (groupsByArrays).
 //
 // ClickHouse before 22.x folds FINAL in one thread per partition, so a count over
 // more than minSlicedRange runs as -clickhouse.count-slices concurrent queries over
@@ -192,8 +193,28 @@ func countSQL(db string, q *LogCountQuery) string {
 	if q.Bytes {
 		bytes = "sum(length(body))"
 	}
-	return fmt.Sprintf("SELECT %s, count(), %s FROM %s.logs FINAL %s GROUP BY %s",
-		defs, bytes, db, filterClauses(db, &q.LogFilter), names)
+	from, count := " FINAL", "count()"
+	if !q.Bytes && groupsByArrays(q.By) {
+		from, count = "", "uniqExact(id)"
+	}
+	return fmt.Sprintf("SELECT %s, %s, %s FROM %s.logs%s %s GROUP BY %s",
+		defs, count, bytes, db, from, filterClauses(db, &q.LogFilter), names)
+}
+
+// groupsByArrays reports whether grouping by these names reads the label or attribute
+// arrays (every name but service_name does). FINAL folds copies row by row, and 18.16
+// copies array columns slowly: over 5M rows, by detected_level, 24 s with FINAL and
+// 3.1 s counting distinct ids without it (copies of a record share its timestamp and
+// every grouping value, so they land in one group). Without arrays FINAL is the
+// cheaper of the two (1.6 s against 2.8 s over 10M rows by service_name), and it is
+// what keeps byte sums exact.
+func groupsByArrays(by []string) bool {
+	for _, name := range by {
+		if name != "service_name" {
+			return true
+		}
+	}
+	return false
 }
 
 // filterClauses is the PREWHERE and WHERE of a count (see prewhere): a count over a
