@@ -108,9 +108,12 @@ type rowIterator struct {
 	recent []clickhouse.LogRow
 	cmp    func(a, b clickhouse.LogRow) int
 
-	storeRow  clickhouse.LogRow
-	storeOK   bool
-	started   bool
+	storeRow clickhouse.LogRow
+	storeOK  bool
+	// needStore says the storage row was used and the next one is not read yet: it is
+	// read when asked for, so a reader that stops at its limit does not make the
+	// storage iterator fetch one more page (a whole time window) it will not use.
+	needStore bool
 	cur       clickhouse.LogRow
 	lastID    uint64
 	lastTS    int64
@@ -125,7 +128,7 @@ func newRowIterator(store *clickhouse.LogIterator, recent []clickhouse.LogRow, f
 	order := compareRows(forward)
 	recent = slices.Clone(recent)
 	slices.SortFunc(recent, order)
-	return &rowIterator{store: store, recent: recent, cmp: order}
+	return &rowIterator{store: store, recent: recent, cmp: order, needStore: true}
 }
 
 func (it *rowIterator) advanceStore() {
@@ -143,16 +146,16 @@ func (it *rowIterator) advanceStore() {
 
 // Next advances to the next record.
 func (it *rowIterator) Next() bool {
-	if !it.started {
-		it.started = true
-		it.advanceStore()
-	}
 	for {
+		if it.needStore {
+			it.needStore = false
+			it.advanceStore()
+		}
 		var next clickhouse.LogRow
 		switch {
 		case it.storeOK && (len(it.recent) == 0 || it.cmp(it.storeRow, it.recent[0]) <= 0):
 			next = it.storeRow
-			it.advanceStore()
+			it.needStore = true
 		case len(it.recent) > 0:
 			next, it.recent = it.recent[0], it.recent[1:]
 		default:

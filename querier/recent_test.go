@@ -143,3 +143,38 @@ func TestRecentMergeSpans(t *testing.T) {
 		seen[tr.TraceID] = true
 	}
 }
+
+// TestLimitReadsNoExtraPage: a log query stops reading storage at its limit. Looking
+// one storage row ahead made the storage iterator read one more SQL page than the
+// rows it returns need, which on 18.16 costs a whole time window (the newest 1,000
+// lines of 10M: 1.5 s instead of 0.5 s).
+func TestLimitReadsNoExtraPage(t *testing.T) {
+	f := newFixture(t)
+	e, err := logql.ParseLogQuery(`{service_name=~".+"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, limit := range []int{1, 100, 350} {
+		q := clickhouse.LogQuery{
+			LogFilter: clickhouse.LogFilter{Tenant: tenantA, Start: base.UnixNano(), End: base.Add(400 * time.Second).UnixNano(), Matchers: e.Matchers},
+			PageSize:  limit,
+		}
+		// The pages that reading exactly limit rows takes.
+		ref := f.store.SelectLogs(ctx, q)
+		for n := 0; n < limit && ref.Next(); n++ {
+		}
+		store := f.store.SelectLogs(ctx, q)
+		streams, err := logql.EvalLogs(ctx, e, newRowIterator(store, nil, false), logql.EvalLogsParams{Limit: limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, s := range streams {
+			n += len(s.Entries)
+		}
+		if n != limit || store.Pages() != ref.Pages() {
+			t.Errorf("limit %d: %d lines from %d SQL pages, want %d from %d", limit, n, store.Pages(), limit, ref.Pages())
+		}
+	}
+}

@@ -70,6 +70,7 @@ type LogIterator struct {
 	// rows of one stream share one Labels value.
 	streams map[uint64]streamInfo
 	names   labelNames
+	pages   int
 }
 
 type streamInfo struct {
@@ -114,6 +115,9 @@ func (it *LogIterator) Next() bool {
 // At returns the current row.
 func (it *LogIterator) At() LogRow { return it.buf[it.i-1] }
 
+// Pages is how many SQL pages the iterator has read.
+func (it *LogIterator) Pages() int { return it.pages }
+
 // Err reports why iteration stopped early.
 func (it *LogIterator) Err() error { return it.err }
 
@@ -150,6 +154,7 @@ func (it *LogIterator) fetch() {
 		return
 	}
 	defer rows.Close()
+	it.pages++
 	it.buf, it.i = it.buf[:0], 0
 	n, err := it.scanPage(rows)
 	if err != nil {
