@@ -26,7 +26,7 @@ func TestPageSQLPrewhere(t *testing.T) {
 		it := c.SelectLogs(context.Background(), LogQuery{LogFilter: LogFilter{Tenant: "t", Start: 1, End: 1000,
 			Matchers: e.Matchers, LineFilters: e.LeadingLineFilters()}})
 		it.openWindow()
-		sql := it.pageSQL()
+		sql := it.pageSQL(it.winLo, it.winHi, false, it.page)
 		if tc.prewhere == "" {
 			if strings.Contains(sql, "PREWHERE") {
 				t.Errorf("%s: unexpected PREWHERE in %s", tc.query, sql)
@@ -76,7 +76,7 @@ func TestStreamMatcherSQL(t *testing.T) {
 	c := &Client{cfg: Config{Database: "db"}}
 	it := c.SelectLogs(context.Background(), LogQuery{LogFilter: LogFilter{Tenant: "t", Start: 1, End: 1000, Matchers: e.Matchers}})
 	it.openWindow()
-	if sql := it.pageSQL(); !strings.Contains(sql, "PREWHERE "+sub+" WHERE tenant = 't'") || !strings.Contains(sql, "service_name = 'a'") || strings.Count(sql, "indexOf(labels_keys") != 1 {
+	if sql := it.pageSQL(it.winLo, it.winHi, false, it.page); !strings.Contains(sql, "PREWHERE "+sub+" WHERE tenant = 't'") || !strings.Contains(sql, "service_name = 'a'") || strings.Count(sql, "indexOf(labels_keys") != 1 {
 		t.Errorf("page SQL: %s", sql)
 	}
 	q := LogCountQuery{LogFilter: LogFilter{Tenant: "t", Start: 1, End: 1000, Matchers: e.Matchers, LineFilters: mustLineFilters(t, `{env="x"} |= "needle"`)},

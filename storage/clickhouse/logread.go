@@ -71,6 +71,21 @@ type LogIterator struct {
 	streams map[uint64]streamInfo
 	names   labelNames
 	pages   int
+	// ahead is the rest of the range read concurrently with the first window
+	// (startAhead), or nil.
+	ahead     *aheadRead
+	aheadUsed int
+}
+
+// aheadRead is one page of the window [lo, hi), read by a goroutine.
+type aheadRead struct {
+	lo, hi int64
+	page   int
+	done   chan struct{}
+	cancel context.CancelFunc
+	rows   []scannedRow
+	n      int
+	err    error
 }
 
 type streamInfo struct {
@@ -121,8 +136,11 @@ func (it *LogIterator) Pages() int { return it.pages }
 // Err reports why iteration stopped early.
 func (it *LogIterator) Err() error { return it.err }
 
-// Close releases the iterator; rows are read page by page, so there is nothing to cancel.
-func (it *LogIterator) Close() error { return nil }
+// Close releases the iterator, and stops a read ahead that is still running.
+func (it *LogIterator) Close() error {
+	it.dropAhead()
+	return nil
+}
 
 func (it *LogIterator) fetch() {
 	ctx, err := queryContext(it.ctx, it.q.ExcludeIDs)
@@ -141,13 +159,19 @@ func (it *LogIterator) fetch() {
 			it.width = max(it.remHi-it.remLo, 1)
 		}
 	}
+	if !it.hasWin && it.useAhead() {
+		return
+	}
 	if !it.hasWin {
 		it.openWindow()
+		if it.pages == 0 {
+			it.startAhead()
+		}
 	}
-	rows, err := it.c.conn.Query(ctx, it.pageSQL())
+	rows, err := it.c.conn.Query(ctx, it.pageSQL(it.winLo, it.winHi, it.hasCursor, it.page))
 	if err != nil && isRegexpError(err) && !it.opts.noRegex {
 		it.opts.noRegex = true
-		rows, err = it.c.conn.Query(ctx, it.pageSQL())
+		rows, err = it.c.conn.Query(ctx, it.pageSQL(it.winLo, it.winHi, it.hasCursor, it.page))
 	}
 	if err != nil {
 		it.err = fmt.Errorf("select logs: %w", err)
@@ -156,7 +180,17 @@ func (it *LogIterator) fetch() {
 	defer rows.Close()
 	it.pages++
 	it.buf, it.i = it.buf[:0], 0
-	n, err := it.scanPage(rows)
+	page, err := scanRows(rows)
+	if err != nil {
+		it.err = fmt.Errorf("select logs: %w", err)
+		return
+	}
+	it.afterPage(page)
+}
+
+// afterPage takes one page of the window being read and chooses what to read next.
+func (it *LogIterator) afterPage(page []scannedRow) {
+	n, err := it.accept(page)
 	if err != nil {
 		it.err = fmt.Errorf("select logs: %w", err)
 		return
@@ -165,8 +199,78 @@ func (it *LogIterator) fetch() {
 		it.closeWindow(n)
 	} else {
 		it.width = max(it.width/2, 1) // the window held more than a page
+		it.dropAhead()                 // the first window goes on; the rest may not be needed
 	}
 	it.page = min(2*it.page, maxPageSize)
+}
+
+// startAhead starts reading the rest of the range while the first window is read, for
+// queries whose line filters scan the body of every row (not narrowed by the blooms).
+// A rare match leaves the first window short, and the next one is then everything
+// that remains: read at the same time, it costs no wait (a regexp search over 10M
+// lines: 2.6 s -> 2.2 s). 18.16 runs a query on as many threads as it counts physical
+// cores, often one on a virtual machine, so the two reads use two cores. When the
+// first window fills the page the read ahead is cancelled.
+func (it *LogIterator) startAhead() {
+	if it.q.pruned || linePrewhere(&it.q.LogFilter, it.opts) == "" {
+		return
+	}
+	lo, hi := it.remLo, it.winLo
+	if it.q.Forward {
+		lo, hi = it.winHi, it.remHi
+	}
+	if lo >= hi {
+		return
+	}
+	ctx, cancel := context.WithCancel(it.ctx)
+	a := &aheadRead{lo: lo, hi: hi, page: min(2*it.page, maxPageSize), done: make(chan struct{}), cancel: cancel}
+	sql := it.pageSQL(lo, hi, false, a.page)
+	it.ahead = a
+	go func() {
+		defer close(a.done)
+		qctx, err := queryContext(ctx, it.q.ExcludeIDs)
+		if err != nil {
+			a.err = err
+			return
+		}
+		rows, err := it.c.conn.Query(qctx, sql)
+		if err != nil {
+			a.err = err
+			return
+		}
+		defer rows.Close()
+		a.rows, a.err = scanRows(rows)
+	}()
+}
+
+// useAhead makes the read ahead the next window when it covers all that remains, and
+// reports whether it did. A read ahead that failed is dropped: the window is read
+// again the usual way (which also handles regexps the server refuses).
+func (it *LogIterator) useAhead() bool {
+	a := it.ahead
+	if a == nil {
+		return false
+	}
+	it.ahead = nil
+	<-a.done
+	a.cancel()
+	if a.err != nil || a.lo != it.remLo || a.hi != it.remHi {
+		return false
+	}
+	it.winLo, it.winHi, it.hasWin = a.lo, a.hi, true
+	it.width, it.page = a.hi-a.lo, a.page
+	it.pages++
+	it.aheadUsed++
+	it.buf, it.i = it.buf[:0], 0
+	it.afterPage(a.rows)
+	return true
+}
+
+func (it *LogIterator) dropAhead() {
+	if it.ahead != nil {
+		it.ahead.cancel()
+		it.ahead = nil
+	}
 }
 
 func (it *LogIterator) openWindow() {
@@ -205,8 +309,9 @@ func (it *LogIterator) closeWindow(n int) {
 	it.done = rem <= 0
 }
 
-// pageSQL reads the next page of the window, after the cursor (the last row read).
-func (it *LogIterator) pageSQL() string {
+// pageSQL reads a page of the window [lo, hi), after the cursor (the last row read)
+// when cursor is set.
+func (it *LogIterator) pageSQL(lo, hi int64, cursor bool, page int) string {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	b.WriteString(logColumns)
@@ -214,7 +319,7 @@ func (it *LogIterator) pageSQL() string {
 	b.WriteString(it.c.cfg.Database)
 	b.WriteString(".logs ")
 	f := it.q.LogFilter
-	f.Start, f.End = it.winLo, it.winHi
+	f.Start, f.End = lo, hi
 	o := it.opts
 	o.db = it.c.cfg.Database
 	pre, o := prewhere(&f, o)
@@ -225,7 +330,7 @@ func (it *LogIterator) pageSQL() string {
 	}
 	b.WriteString("WHERE ")
 	b.WriteString(logWhere(&f, o))
-	if it.hasCursor {
+	if cursor {
 		it.writeCursor(&b)
 	}
 	if it.q.Forward {
@@ -234,7 +339,7 @@ func (it *LogIterator) pageSQL() string {
 		b.WriteString(" ORDER BY timestamp DESC, id ASC")
 	}
 	b.WriteString(" LIMIT ")
-	b.WriteString(strconv.Itoa(it.page))
+	b.WriteString(strconv.Itoa(page))
 	return b.String()
 }
 
@@ -257,19 +362,31 @@ type scannedRow struct {
 	f          logFields
 }
 
-func (it *LogIterator) scanPage(rows driver.Rows) (int, error) {
-	n := 0
+// scanRows reads a page's rows; it touches no iterator state, so a read ahead can run
+// it on another goroutine.
+func scanRows(rows driver.Rows) ([]scannedRow, error) {
 	var page []scannedRow
-	var missing []uint64
-	seen := map[uint64]bool{}
 	for rows.Next() {
 		var r scannedRow
 		f := &r.f
 		if err := rows.Scan(&f.ts, &r.id, &r.stream, &r.body, &f.level, &f.traceID, &f.spanID,
 			&f.flags, &f.sevText, &f.sevNum, &f.observed, &f.attrKeys, &f.attrValues, &f.scopeName, &f.scopeVersion,
 			&f.resKeys, &f.resValues); err != nil {
-			return n, err
+			return nil, err
 		}
+		page = append(page, r)
+	}
+	return page, rows.Err()
+}
+
+// accept moves the cursor over a page, drops copies and rows of streams the matchers
+// reject, and buffers the rest; n is the number of rows the page held.
+func (it *LogIterator) accept(scanned []scannedRow) (n int, err error) {
+	var page []scannedRow
+	var missing []uint64
+	seen := map[uint64]bool{}
+	for _, r := range scanned {
+		f := &r.f
 		repeat := it.hasCursor && r.id == it.curID && f.ts == it.curTS
 		n++
 		it.curTS, it.curID, it.hasCursor = f.ts, r.id, true
@@ -281,9 +398,6 @@ func (it *LogIterator) scanPage(rows driver.Rows) (int, error) {
 			missing = append(missing, r.stream)
 		}
 		page = append(page, r)
-	}
-	if err := rows.Err(); err != nil {
-		return n, err
 	}
 	if len(missing) > 0 {
 		labels, err := it.c.streamLabels(it.ctx, it.q.Tenant, it.winLo, it.winHi, missing)
