@@ -84,7 +84,6 @@ type aheadRead struct {
 	done   chan struct{}
 	cancel context.CancelFunc
 	rows   []scannedRow
-	n      int
 	err    error
 }
 
@@ -199,7 +198,7 @@ func (it *LogIterator) afterPage(page []scannedRow) {
 		it.closeWindow(n)
 	} else {
 		it.width = max(it.width/2, 1) // the window held more than a page
-		it.dropAhead()                 // the first window goes on; the rest may not be needed
+		it.dropAhead()                // the first window goes on; the rest may not be needed
 	}
 	it.page = min(2*it.page, maxPageSize)
 }
@@ -382,7 +381,7 @@ func scanRows(rows driver.Rows) ([]scannedRow, error) {
 // accept moves the cursor over a page, drops copies and rows of streams the matchers
 // reject, and buffers the rest; n is the number of rows the page held.
 func (it *LogIterator) accept(scanned []scannedRow) (n int, err error) {
-	var page []scannedRow
+	page := scanned[:0] // kept rows, in place
 	var missing []uint64
 	seen := map[uint64]bool{}
 	for _, r := range scanned {

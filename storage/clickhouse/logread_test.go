@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/strataobs/strata/logql"
+	pb "github.com/strataobs/strata/proto/strata/v1"
 	"github.com/strataobs/strata/storage/clickhouse"
 	"github.com/strataobs/strata/storage/clickhouse/chtest"
 )
@@ -310,4 +311,47 @@ func TestSelectLogsReadAhead(t *testing.T) {
 			it.Close()
 		}
 	}
+}
+
+// TestSelectLogsManyStreams: a page whose rows come from 13,000 streams reads their
+// labels in chunks (one list of them all is over the server's 256 KiB max_query_size),
+// from log_streams and, when it lacks them, from the rows.
+func TestSelectLogsManyStreams(t *testing.T) {
+	c := chtest.New(t)
+	recs := chtest.SampleLogsEvery("a", logBase, 13000, 3, 100*time.Millisecond)
+	for i := range recs {
+		s := recs[i].Stream
+		labels := append(slices.Clone(s.Labels), &pb.Label{Name: "zpod", Value: fmt.Sprintf("pod-%05d", i)})
+		recs[i].Stream = &pb.LogStream{StreamId: s.StreamId ^ uint64(i+1)*0x9e3779b97f4a7c15, Labels: labels}
+	}
+	chtest.WriteLogs(t, c, recs)
+	want := map[uint64]clickhouse.LogRow{}
+	for _, r := range recs {
+		want[r.Record.Id] = r.Row()
+	}
+	f := clickhouse.LogFilter{Tenant: "a", Start: logBase.UnixNano(), End: logBase.Add(time.Hour).UnixNano(), Matchers: parseLog(t, `{service_name=~".+"}`).Matchers}
+	ctx := context.Background()
+	check := func(c *clickhouse.Client, what string) {
+		got := collect(t, c.SelectLogs(ctx, clickhouse.LogQuery{LogFilter: f, Forward: true, PageSize: 20000}))
+		if len(got) != len(recs) {
+			t.Fatalf("%s: got %d rows, want %d", what, len(got), len(recs))
+		}
+		for _, g := range got {
+			if w := want[g.ID]; !reflect.DeepEqual(g, w) {
+				t.Fatalf("%s: row %x:\n got %+v\nwant %+v", what, g.ID, g, w)
+			}
+		}
+	}
+	check(c, "labels from log_streams")
+	if err := c.Conn().Exec(ctx, "TRUNCATE TABLE "+c.Database()+".log_streams"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := chtest.Config(t)
+	cfg.Database = c.Database()
+	fresh, err := clickhouse.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	check(fresh, "log_streams emptied")
 }

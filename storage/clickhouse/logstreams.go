@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -180,13 +181,17 @@ func (c *Client) streamLabels(ctx context.Context, tenant string, start, end int
 		})
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "SELECT stream_id, labels_keys, labels_values FROM %s.log_streams WHERE tenant = %s", c.cfg.Database, Quote(tenant))
-	if end > start {
-		writeDays(&b, start, end)
-	}
-	fmt.Fprintf(&b, " AND stream_id IN %s LIMIT 1 BY stream_id", uintList(todo))
-	if err := read(b.String()); err != nil {
-		return nil, fmt.Errorf("read stream labels: %w", err)
+	// In chunks, so the id lists stay well under the server's max_query_size.
+	for chunk := range slices.Chunk(todo, maxInlineIDs) {
+		b.Reset()
+		fmt.Fprintf(&b, "SELECT stream_id, labels_keys, labels_values FROM %s.log_streams WHERE tenant = %s", c.cfg.Database, Quote(tenant))
+		if end > start {
+			writeDays(&b, start, end)
+		}
+		fmt.Fprintf(&b, " AND stream_id IN %s LIMIT 1 BY stream_id", uintList(chunk))
+		if err := read(b.String()); err != nil {
+			return nil, fmt.Errorf("read stream labels: %w", err)
+		}
 	}
 	var lost []uint64
 	for _, id := range todo {
@@ -194,11 +199,11 @@ func (c *Client) streamLabels(ctx context.Context, tenant string, start, end int
 			lost = append(lost, id)
 		}
 	}
-	if len(lost) > 0 {
+	for chunk := range slices.Chunk(lost, maxInlineIDs) {
 		b.Reset()
 		fmt.Fprintf(&b, "SELECT stream_id, labels_keys, labels_values FROM %s.logs WHERE tenant = %s", c.cfg.Database, Quote(tenant))
 		writeTimeRange(&b, "timestamp", start, end)
-		fmt.Fprintf(&b, " AND stream_id IN %s LIMIT 1 BY stream_id", uintList(lost))
+		fmt.Fprintf(&b, " AND stream_id IN %s LIMIT 1 BY stream_id", uintList(chunk))
 		if err := read(b.String()); err != nil {
 			return nil, fmt.Errorf("read stream labels: %w", err)
 		}
