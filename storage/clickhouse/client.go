@@ -42,7 +42,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.BoolVar(&c.LineBlooms, "clickhouse.line-blooms", true, "Store n-gram bloom filters of flushed log lines (log_blooms), so |= searches read only the blocks that may match. Costs the ingest path (ClickHouse stores about 4 bytes of filter per line); without it, rows are stored unmarked and line filters read every row.")
 	f.DurationVar(&c.DialTimeout, "clickhouse.dial-timeout", 5*time.Second, "Timeout for connecting to ClickHouse.")
 	f.IntVar(&c.MaxOpenConns, "clickhouse.max-open-conns", 16, "Maximum open connections to ClickHouse per process for queries.")
-	f.IntVar(&c.CountSlices, "clickhouse.count-slices", 2, "Concurrent queries an exact log count (count_over_time, rate, bytes_over_time and their sums) over more than 10 minutes is split into, by time. Counts read the logs table FINAL, which ClickHouse before 22.x folds in one thread per partition: one query over a day uses one core. 1 turns splitting off.")
+	f.IntVar(&c.CountSlices, "clickhouse.count-slices", 2, "Concurrent queries an exact log count (count_over_time, rate, bytes_over_time and their sums) over more than 10 minutes is split into, by time. Counts read the logs table FINAL, which ClickHouse before 22.x folds in one thread per partition (one query over a day uses one core), or count distinct ids when grouped by labels or attributes; the slices' counts are added up. 1 turns splitting off.")
 	f.IntVar(&c.InsertConns, "clickhouse.insert-conns", 2, "Connections per process for INSERTs (flushes), apart from the query connections. Each keeps the send buffer of its largest INSERT for the next one; an ingester runs -ingester.flush-concurrency flushes at once.")
 }
 
