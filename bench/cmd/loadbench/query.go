@@ -31,9 +31,11 @@ import (
 // benchQuery is one query of the set.
 type benchQuery struct {
 	name  string
-	kind  string // "logs", "metric" or "traces"
-	query string // LogQL or TraceQL
-	sql   string // the hand-written equivalent
+	kind  string // "logs", "metric", "traces", "labels" (label values) or "trace" (trace by id)
+	query string // LogQL or TraceQL; the label name or the trace id
+	// start and end, when set, narrow the data set's range for this query.
+	start, end int64
+	sql        string // the hand-written equivalent
 	// exactSQL, when set, is the SQL answer that counts each record once, as Strata does
 	// (copies ReplacingMergeTree has not merged yet count twice in sql); timed too.
 	exactSQL string
@@ -79,10 +81,9 @@ type queryRow struct {
 	sqlP50, sqlP95       time.Duration
 }
 
-func (h *harness) querySet(d bench.QueryData, db string) []benchQuery {
+func (h *harness) querySet(d bench.QueryData, db, traceID string) []benchQuery {
 	tw := fmt.Sprintf("tenant = %s AND timestamp >= %d AND timestamp < %d", clickhouse.Quote(d.Tenant), d.Start, d.End)
 	cols := "SELECT timestamp, labels_keys, labels_values, body FROM " + db + ".logs WHERE " + tw
-	step := 10 * time.Minute
 	sw := fmt.Sprintf("tenant = %s AND start_ns >= %d AND start_ns < %d", clickhouse.Quote(d.Tenant), d.Start, d.End)
 	return []benchQuery{
 		{name: "selector only", kind: "logs", limit: 100, query: `{service_name="checkout"}`,
@@ -98,14 +99,19 @@ func (h *harness) querySet(d bench.QueryData, db string) []benchQuery {
 		// would return unparsable lines rather than 5xx ones.
 		{name: "json | status >= 500", kind: "logs", limit: 100, query: `{service_name="checkout"} | json | status >= 500`,
 			sql: cols + " AND service_name = 'checkout' AND visitParamExtractUInt(body, 'status') >= 500 ORDER BY timestamp DESC LIMIT 100"},
-		// Points every 10m over the range, each counting the 10m before it: buckets
-		// (t-10m, t] for t = start, start+10m, ..., end.
-		{name: "sum by (service_name) (count_over_time[10m])", kind: "metric", step: step,
-			query: `sum by (service_name) (count_over_time({k8s_namespace_name="shop-prod"}[10m]))`,
-			sql: fmt.Sprintf("SELECT service_name, intDiv(timestamp - %d + %d, %d) AS b, count() FROM %s.logs WHERE tenant = %s AND timestamp > %d AND timestamp <= %d GROUP BY service_name, b",
-				d.Start, int64(step)-1, int64(step), db, clickhouse.Quote(d.Tenant), d.Start-int64(step), d.End),
-			exactSQL: fmt.Sprintf("SELECT service_name, intDiv(timestamp - %d + %d, %d) AS b, count() FROM %s.logs FINAL WHERE tenant = %s AND timestamp > %d AND timestamp <= %d GROUP BY service_name, b",
-				d.Start, int64(step)-1, int64(step), db, clickhouse.Quote(d.Tenant), d.Start-int64(step), d.End)},
+		countOver(d, db, "sum by (service_name) (count_over_time[10m])", d.Start, d.End, 10*time.Minute),
+		countOver(d, db, "sum by (service_name) (count_over_time[1m]) over 1h", d.End-int64(time.Hour), d.End, time.Minute),
+		countOver(d, db, "sum by (service_name) (count_over_time[1m]) over 24h", d.End-int64(24*time.Hour), d.End, time.Minute),
+		// Grafana's label browser and the UI's builder ask for a label's values.
+		{name: "label values service_name", kind: "labels", query: "service_name", expect: len(bench.Services()),
+			sql: "SELECT DISTINCT service_name FROM " + db + ".logs WHERE " + tw},
+		// A trace by id reads the trace index for its time bounds, then the spans there.
+		{name: "trace by id", kind: "trace", query: traceID, expect: bench.SpansPerTrace,
+			sql: fmt.Sprintf("SELECT span_id, parent_span_id, name, kind, start_ns, end_ns, status_code, status_message, attr_keys, attr_values, res_keys, res_values, "+
+				"event_times, event_names, event_attrs, link_trace_ids, link_span_ids, link_attrs FROM %[1]s.spans "+
+				"WHERE tenant = %[2]s AND trace_id = %[3]s AND start_ns >= (SELECT min(start_ns) FROM %[1]s.trace_index WHERE tenant = %[2]s AND trace_id = %[3]s) "+
+				"AND start_ns <= (SELECT max(end_ns) FROM %[1]s.trace_index WHERE tenant = %[2]s AND trace_id = %[3]s)",
+				db, clickhouse.Quote(d.Tenant), clickhouse.Quote(traceID))},
 		// The search answer lists each trace's root service, root name and duration, so
 		// the SQL reads those for the 20 newest matching traces.
 		{name: `TraceQL { resource.service.name = "payment" && status = error }`, kind: "traces", limit: 20,
@@ -114,6 +120,45 @@ func (h *harness) querySet(d bench.QueryData, db string) []benchQuery {
 				"(SELECT trace_id FROM (SELECT trace_id, max(start_ns) AS last FROM %[1]s.spans WHERE %[2]s AND service_name = 'payment' AND status_code = 2 GROUP BY trace_id ORDER BY last DESC LIMIT 20)) GROUP BY trace_id",
 				db, sw)},
 	}
+}
+
+// display is how the report's table names q.
+func (q benchQuery) display(d bench.QueryData) string {
+	switch q.kind {
+	case "labels":
+		return "`GET /loki/api/v1/label/" + q.query + "/values`"
+	case "trace":
+		return "`GET /api/traces/" + q.query + "`"
+	}
+	s := "`" + mdEscape(q.query) + "`"
+	if q.start != 0 && (q.start != d.Start || q.end != d.End) {
+		s += " over the last " + strings.TrimSuffix(strings.TrimSuffix(time.Duration(q.end-q.start).String(), "0s"), "0m")
+	}
+	return s
+}
+
+// countOver is the volume query sum by (service_name) (count_over_time(...[step])) from
+// start to end with a point every step, each counting the step before it: buckets
+// (t-step, t] for t = start, start+step, ..., end. The SQL that counts each record once
+// (FINAL), as Strata does, is timed too.
+func countOver(d bench.QueryData, db, name string, start, end int64, step time.Duration) benchQuery {
+	sql := func(final string) string {
+		return fmt.Sprintf("SELECT service_name, intDiv(timestamp - %d + %d, %d) AS b, count() FROM %s.logs%s WHERE tenant = %s AND timestamp > %d AND timestamp <= %d GROUP BY service_name, b",
+			start, int64(step)-1, int64(step), db, final, clickhouse.Quote(d.Tenant), start-int64(step), end)
+	}
+	return benchQuery{name: name, kind: "metric", step: step, start: start, end: end, sql: sql(""), exactSQL: sql(" FINAL"),
+		query: fmt.Sprintf(`sum by (service_name) (count_over_time({k8s_namespace_name="shop-prod"}[%dm]))`, int(step.Minutes()))}
+}
+
+// pickTrace is the id of the first trace that starts in the second half of the data set.
+func pickTrace(ctx context.Context, c *clickhouse.Client, d bench.QueryData, db string) (string, error) {
+	var id string
+	err := c.Conn().QueryRow(ctx, fmt.Sprintf("SELECT trace_id FROM %s.spans WHERE tenant = %s AND start_ns >= %d ORDER BY start_ns, trace_id LIMIT 1",
+		db, clickhouse.Quote(d.Tenant), d.Start+(d.End-d.Start)/2)).Scan(&id)
+	if err != nil {
+		return "", fmt.Errorf("pick a trace: %w", err)
+	}
+	return id, nil
 }
 
 // queryPhase loads (or reuses) the data set, starts one strata -target=all on it and
@@ -141,7 +186,11 @@ func (h *harness) queryPhase(ctx context.Context) (rows []*queryRow, notes []str
 				os.WriteFile(filepath.Join(o.results, "query-strata.log"), b, 0o644)
 			}
 		})
-		qs := h.querySet(d, o.queryDB)
+		traceID, err := pickTrace(ctx, c, d, o.queryDB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qs := h.querySet(d, o.queryDB, traceID)
 		for _, q := range qs {
 			rows = append(rows, &queryRow{q: q})
 		}
@@ -328,7 +377,17 @@ func (h *harness) partsNote(ctx context.Context, c *clickhouse.Client) string {
 func (h *harness) strataQuery(ctx context.Context, base string, d bench.QueryData, q benchQuery) (queryResult, error) {
 	v := url.Values{}
 	var path string
+	start, end := d.Start, d.End
+	if q.start != 0 {
+		start, end = q.start, q.end
+	}
 	switch q.kind {
+	case "labels":
+		path = "/loki/api/v1/label/" + url.PathEscape(q.query) + "/values"
+		v.Set("start", strconv.FormatInt(start, 10))
+		v.Set("end", strconv.FormatInt(end, 10))
+	case "trace":
+		path = "/api/traces/" + q.query
 	case "traces":
 		path = "/api/search"
 		v.Set("q", q.query)
@@ -339,8 +398,8 @@ func (h *harness) strataQuery(ctx context.Context, base string, d bench.QueryDat
 	default:
 		path = "/loki/api/v1/query_range"
 		v.Set("query", q.query)
-		v.Set("start", strconv.FormatInt(d.Start, 10))
-		v.Set("end", strconv.FormatInt(d.End, 10))
+		v.Set("start", strconv.FormatInt(start, 10))
+		v.Set("end", strconv.FormatInt(end, 10))
 		if q.kind == "metric" {
 			v.Set("step", strconv.FormatFloat(q.step.Seconds(), 'f', -1, 64))
 		} else {
@@ -369,6 +428,41 @@ func (h *harness) strataQuery(ctx context.Context, base string, d bench.QueryDat
 	}
 	var res queryResult
 	switch q.kind {
+	case "labels":
+		var lr struct {
+			Data []string `json:"data"`
+		}
+		if err := json.Unmarshal(body, &lr); err != nil {
+			return res, err
+		}
+		res.keys = lr.Data
+		res.rows = len(res.keys)
+	case "trace":
+		// OTLP JSON resource spans (Tempo's older form calls them batches), each span with
+		// its start time.
+		type resourceSpans []struct {
+			ScopeSpans []struct {
+				Spans []struct {
+					StartTimeUnixNano string `json:"startTimeUnixNano"`
+				} `json:"spans"`
+			} `json:"scopeSpans"`
+		}
+		var tr struct {
+			ResourceSpans resourceSpans `json:"resourceSpans"`
+			Batches       resourceSpans `json:"batches"`
+		}
+		if err := json.Unmarshal(body, &tr); err != nil {
+			return res, err
+		}
+		for _, b := range append(tr.ResourceSpans, tr.Batches...) {
+
+			for _, ss := range b.ScopeSpans {
+				for _, sp := range ss.Spans {
+					res.keys = append(res.keys, sp.StartTimeUnixNano)
+				}
+			}
+		}
+		res.rows = len(res.keys)
 	case "traces":
 		var sr struct {
 			Traces []struct {
@@ -462,6 +556,23 @@ func (h *harness) sqlQuery(ctx context.Context, c *clickhouse.Client, q benchQue
 			}
 			totals[svc] += n
 			res.sum += float64(n)
+		case "labels":
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				return res, err
+			}
+			res.keys = append(res.keys, v)
+		case "trace":
+			var spanID, parentID, name, statusMsg string
+			var kind, status int8
+			var start, end int64
+			var attrKeys, attrValues, resKeys, resValues, eventNames, eventAttrs, linkTraces, linkSpans, linkAttrs []string
+			var eventTimes []int64
+			if err := rows.Scan(&spanID, &parentID, &name, &kind, &start, &end, &status, &statusMsg, &attrKeys, &attrValues, &resKeys, &resValues,
+				&eventTimes, &eventNames, &eventAttrs, &linkTraces, &linkSpans, &linkAttrs); err != nil {
+				return res, err
+			}
+			res.keys = append(res.keys, strconv.FormatInt(start, 10))
 		case "traces":
 			var id, rootSvc, rootName string
 			var start, end int64
@@ -562,7 +673,7 @@ func fmtDur(d time.Duration) string {
 // queryReport renders the query phase's table, targets and notes.
 func queryReport(d bench.QueryData, runs int, rows []*queryRow, notes []string, err error) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\n### Query latency\n\n%d log lines and %d spans of tenant %q over %s; %d measured runs per query after one warm-up, Strata (HTTP API of one `strata -target=all`) and the hand-written SQL (clickhouse-go, same tables) alternating. Log queries ask for the newest 100 lines (`limit=100`, backward); the metric query is a `query_range` with a 10m step over the whole range; the trace search asks for 20 traces.\n\n",
+	fmt.Fprintf(&sb, "\n### Query latency\n\n%d log lines and %d spans of tenant %q over %s; %d measured runs per query after one warm-up, Strata (HTTP API of one `strata -target=all`) and the hand-written SQL (clickhouse-go, same tables) alternating. Log queries ask for the newest 100 lines (`limit=100`, backward); metric queries are a `query_range` whose step is their range vector's; the trace search asks for 20 traces; label values cover the whole range.\n\n",
 		d.Lines, d.Spans, d.Tenant, time.Duration(d.End-d.Start), runs)
 	sb.WriteString("| query | Strata p50 | Strata p95 | SQL p50 | SQL p95 | ratio (p50) | rows returned (Strata / SQL) |\n")
 	sb.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | --- |\n")
@@ -578,7 +689,7 @@ func queryReport(d bench.QueryData, runs int, rows []*queryRow, notes []string, 
 		} else {
 			match += " (same)"
 		}
-		fmt.Fprintf(&sb, "| `%s` | %s | %s | %s | %s | %.2f× | %s |\n", mdEscape(r.q.query), fmtDur(r.strataP50), fmtDur(r.strataP95),
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %.2f× | %s |\n", r.q.display(d), fmtDur(r.strataP50), fmtDur(r.strataP95),
 			fmtDur(r.sqlP50), fmtDur(r.sqlP95), ratio, match)
 	}
 	sb.WriteString("\nTargets:\n\n")
