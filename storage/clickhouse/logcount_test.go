@@ -53,9 +53,11 @@ func referenceCounts(t *testing.T, recs []chtest.LogRecord, q clickhouse.LogCoun
 
 func TestCountLogsMatchesGo(t *testing.T) {
 	c, recs := logFixture(t)
-	// Both ranges are long enough for CountLogs to split them into concurrent slices;
-	// the second cuts the fixture's 400 s of records at 30 s (the slice boundary,
-	// inside buckets) and at 360 s (its end).
+	// Both ranges are long enough for CountLogs to split them into concurrent slices
+	// (the fixture is small: the row threshold is lowered), where log_blooms puts half
+	// the rows on each side; the second range also cuts the fixture's 400 s of records
+	// at 360 s (its end).
+	defer clickhouse.SetMinSlicedRows(1)()
 	ranges := [][2]int64{
 		{logBase.Add(-time.Minute).UnixNano(), logBase.Add(time.Hour).UnixNano()},
 		{logBase.Add(-5 * time.Minute).UnixNano(), logBase.Add(6 * time.Minute).UnixNano()},
@@ -76,6 +78,9 @@ func TestCountLogsMatchesGo(t *testing.T) {
 					q := clickhouse.LogCountQuery{
 						LogFilter: clickhouse.LogFilter{Tenant: "a", Start: r[0], End: r[1], Matchers: lq.Matchers, LineFilters: lq.LeadingLineFilters()},
 						Base:      base, Width: int64(w), By: by, Bytes: w != time.Minute,
+					}
+					if sl := c.CountSlicesOf(context.Background(), q); len(sl) != 2 || sl[0][1] <= logBase.UnixNano() || sl[0][1] >= logBase.Add(400*time.Second).UnixNano() {
+						t.Fatalf("%s range %v: slices %v, want two that split the fixture's records", qs, r, sl)
 					}
 					got, err := c.CountLogs(context.Background(), q)
 					if err != nil {
