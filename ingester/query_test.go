@@ -125,3 +125,42 @@ func TestQueryLogsFilters(t *testing.T) {
 		t.Errorf("bad regex: %v", err)
 	}
 }
+
+// TestQueryFlushIDsOnlyWhereStorageMayHoldRows: a query is told to exclude an epoch's
+// flush id only once a flush of it started and only when the epoch holds records of the
+// query's tenant and range; any other exclusion costs ClickHouse a column read for
+// nothing. The exclusion itself stays exact (TestQueryMergeIsExactAcrossFlushes).
+func TestQueryFlushIDsOnlyWhereStorageMayHoldRows(t *testing.T) {
+	ch := chtest.New(t)
+	i := testIngester(t, ch, t.TempDir(), func(c *Config) {
+		c.MaxEpochAge = time.Hour
+		c.FlushedRetention = time.Hour
+	})
+	defer services.StopAndAwaitTerminated(context.Background(), i)
+	before := time.Now().UnixNano()
+	pushN(t, i, "a", 0, 10)
+	far := time.Now().Add(time.Hour).UnixNano()
+	check := func(when, tenant string, start, end int64, wantEntries, wantIDs int) []uint64 {
+		t.Helper()
+		entries, ids := i.snapshotLogs(tenant, start, end)
+		if len(entries) != wantEntries || len(ids) != wantIDs {
+			t.Errorf("%s, tenant %s [%d, %d): %d entries and flush ids %v, want %d and %d ids", when, tenant, start, end, len(entries), ids, wantEntries, wantIDs)
+		}
+		return ids
+	}
+	check("before any flush", "a", before, far, 10, 0)
+	if pending := i.flushPass(context.Background(), time.Now(), true); pending != 0 {
+		t.Fatalf("%d records still pending after a final flush pass", pending)
+	}
+	if n := chCountExcluding(t, ch, "a", nil); n != 10 {
+		t.Fatalf("ClickHouse holds %d rows of tenant a, want 10", n)
+	}
+	ids := check("after the flush", "a", before, far, 10, 1)
+	if len(ids) == 1 {
+		if n := chCountExcluding(t, ch, "a", ids); n != 0 {
+			t.Errorf("excluding flush %d leaves %d rows in ClickHouse, want 0", ids[0], n)
+		}
+	}
+	check("other tenant", "b", before, far, 0, 0)
+	check("range before the records", "a", 0, before, 0, 0)
+}

@@ -77,7 +77,8 @@ func (i *Ingester) replay() error {
 			}
 			e := epochs[id]
 			if e == nil {
-				e = &epoch{id: id, opened: now, closed: now, firstSeg: seg}
+				// Its flushes may have reached storage before the restart.
+				e = &epoch{id: id, opened: now, closed: now, firstSeg: seg, flushStarted: true}
 				epochs[id] = e
 				i.epochs = append(i.epochs[:len(i.epochs)-1], e, i.cur)
 			}
