@@ -344,10 +344,13 @@ type traceMatch struct {
 
 func (m traceMatch) String() string { return m.id + " (" + m.head + ")" + strings.Join(m.sets, "") }
 
+// spansetOf renders a spanset: the spans with the attributes shown for each, and the
+// set's own attributes.
 func spansetOf(matched int, spans []searchSpan, attrs []keyValue) string {
 	ids := make([]string, 0, len(spans))
 	for _, s := range spans {
-		ids = append(ids, s.SpanID)
+		shown, _ := json.Marshal(s.Attributes)
+		ids = append(ids, s.SpanID+string(shown))
 	}
 	a, _ := json.Marshal(attrs)
 	return fmt.Sprintf("{%d: %s %s}", matched, strings.Join(ids, " "), a)
@@ -387,7 +390,13 @@ func memSearch(q *traceql.Query, byTrace map[string][]clickhouse.Span, start, en
 		for _, set := range sets {
 			var ss []searchSpan
 			for _, s := range set.Spans {
-				ss = append(ss, searchSpan{SpanID: s.SpanID})
+				sp := searchSpan{SpanID: s.SpanID}
+				for _, a := range shownAttributes(q) {
+					if v, ok := attrOf(&s, a); ok {
+						sp.Attributes = append(sp.Attributes, keyValue{Key: a.Name, Value: toAnyValue(v)})
+					}
+				}
+				ss = append(ss, sp)
 			}
 			var attrs []keyValue
 			for _, kv := range set.Attributes {

@@ -273,7 +273,7 @@ func (q *Querier) evalMatches(ctx context.Context, tenant string, sr searchReque
 	if err != nil {
 		return err
 	}
-	matches, err := store.TraceMatches(ctx, tenant, todo, sr.query.Pushdown().Spansets[0], recent.ExcludeFlushIDs)
+	matches, err := store.TraceMatches(ctx, tenant, todo, sr.query.Pushdown().Spansets[0], shownAttributes(sr.query), recent.ExcludeFlushIDs)
 	if err != nil {
 		return err
 	}

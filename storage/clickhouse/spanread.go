@@ -54,18 +54,58 @@ const spanColumns = `id, trace_id, span_id, parent_span_id, trace_state, service
 	event_times, event_names, event_attrs, link_trace_ids, link_span_ids, link_trace_states, link_attrs,
 	scope_name, scope_version, flags`
 
-// searchSpanColumns are the columns TraceQL evaluates and search results show: no
-// events, links, scope or trace state. Leaving those out makes a search's trace fetch
-// read a fifth less.
-const searchSpanColumns = `id, trace_id, span_id, parent_span_id, service_name, name, kind, start_ns, end_ns,
-	status_code, status_message, attr_keys, attr_values, attr_types, res_keys, res_values, res_types`
+// searchSpanReader reads the columns TraceQL evaluates and search results show: no
+// events, links, scope or trace state (leaving those out makes a search's trace fetch
+// read a fifth less), and of the attribute arrays only those a search needs
+// (arraysFor): they are most of a span's bytes, and PREWHERE reads every column of
+// each granule where a wanted span lies.
+type searchSpanReader struct{ spanAttrs, resAttrs bool }
 
-func scanSearchSpan(rows driver.Rows) (Span, error) {
+// allSearchArrays reads both attribute arrays, for searches that evaluate whole traces.
+var allSearchArrays = searchSpanReader{spanAttrs: true, resAttrs: true}
+
+// arraysFor is the reader for a search that evaluates or shows attrs: intrinsics and
+// resource.service.name are columns of their own.
+func arraysFor(attrs []traceql.Attribute) searchSpanReader {
+	var r searchSpanReader
+	for _, a := range attrs {
+		if a.IsIntrinsic() {
+			continue
+		}
+		if a.Scope != traceql.ScopeResource {
+			r.spanAttrs = true // span scope, or unscoped: the span's attribute first
+		}
+		if a.Scope != traceql.ScopeSpan && a.Name != "service.name" {
+			r.resAttrs = true
+		}
+	}
+	return r
+}
+
+func (r searchSpanReader) columns() string {
+	cols := "id, trace_id, span_id, parent_span_id, service_name, name, kind, start_ns, end_ns, status_code, status_message"
+	if r.spanAttrs {
+		cols += ", attr_keys, attr_values, attr_types"
+	}
+	if r.resAttrs {
+		cols += ", res_keys, res_values, res_types"
+	}
+	return cols
+}
+
+func (r searchSpanReader) scan(rows driver.Rows) (Span, error) {
 	var s Span
 	var ak, av, rk, rv []string
 	var at, rt []uint8
-	err := rows.Scan(&s.ID, &s.TraceID, &s.SpanID, &s.ParentSpanID, &s.ServiceName, &s.Name, &s.Kind,
-		&s.Start, &s.End, &s.StatusCode, &s.StatusMessage, &ak, &av, &at, &rk, &rv, &rt)
+	dest := []any{&s.ID, &s.TraceID, &s.SpanID, &s.ParentSpanID, &s.ServiceName, &s.Name, &s.Kind,
+		&s.Start, &s.End, &s.StatusCode, &s.StatusMessage}
+	if r.spanAttrs {
+		dest = append(dest, &ak, &av, &at)
+	}
+	if r.resAttrs {
+		dest = append(dest, &rk, &rv, &rt)
+	}
+	err := rows.Scan(dest...)
 	s.Attrs, s.Resource = zipAttrs(ak, av, at), zipAttrs(rk, rv, rt)
 	return s, err
 }
@@ -206,10 +246,10 @@ func (c *Client) Traces(ctx context.Context, tenant string, ids []string, exclud
 	return c.traces(ctx, tenant, ids, excludeFlushIDs, spanColumns, scanSpan)
 }
 
-// TracesForSearch is Traces with the span fields a search needs (searchSpanColumns):
+// TracesForSearch is Traces with the span fields a search needs (allSearchArrays):
 // spans come without events, links, scope and trace state.
 func (c *Client) TracesForSearch(ctx context.Context, tenant string, ids []string, excludeFlushIDs []uint64) (map[string][]Span, error) {
-	return c.traces(ctx, tenant, ids, excludeFlushIDs, searchSpanColumns, scanSearchSpan)
+	return c.traces(ctx, tenant, ids, excludeFlushIDs, allSearchArrays.columns(), allSearchArrays.scan)
 }
 
 func (c *Client) traces(ctx context.Context, tenant string, ids []string, excludeFlushIDs []uint64, columns string, scan func(driver.Rows) (Span, error)) (map[string][]Span, error) {
@@ -290,7 +330,7 @@ func traceQLAttrs(attrs []Attr) []traceql.KeyValue {
 
 // TraceMatch is what a search needs of one stored trace whose query is exact (one
 // spanset filter SQL can test span by span): its time bounds, and only the spans that
-// satisfy the filter or are roots.
+// satisfy the filter or are roots, with the attributes the search reads.
 type TraceMatch struct {
 	Start, End int64
 	Spans      []Span
@@ -298,12 +338,13 @@ type TraceMatch struct {
 
 // TraceMatches returns, for the stored traces among ids, their bounds from the trace
 // index and those of their spans that satisfy every condition of cond or have no parent
-// (the root names the trace), with the fields of TracesForSearch. Reading only those
-// spans, PREWHERE skips the columns of every other span the granules hold: a search no
-// longer fetches whole traces. cond must be the pushdown of an exact query; a condition
-// SQL cannot express is dropped, which only lets more spans through, so callers still
-// evaluate the query on what comes back.
-func (c *Client) TraceMatches(ctx context.Context, tenant string, ids []string, cond []traceql.Condition, excludeFlushIDs []uint64) (map[string]*TraceMatch, error) {
+// (the root names the trace), with the fields of TracesForSearch but only the attribute
+// arrays that cond's attributes and shown (those the caller shows) need. Reading only
+// those spans, PREWHERE skips the columns of every other span the granules hold: a
+// search no longer fetches whole traces. cond must be the pushdown of an exact query; a
+// condition SQL cannot express is dropped, which only lets more spans through, so
+// callers still evaluate the query on what comes back.
+func (c *Client) TraceMatches(ctx context.Context, tenant string, ids []string, cond []traceql.Condition, shown []traceql.Attribute, excludeFlushIDs []uint64) (map[string]*TraceMatch, error) {
 	out := map[string]*TraceMatch{}
 	ranges, err := c.traceRanges(ctx, tenant, ids)
 	if err != nil || len(ranges) == 0 {
@@ -313,9 +354,14 @@ func (c *Client) TraceMatches(ctx context.Context, tenant string, ids []string, 
 	for _, r := range ranges {
 		out[r.TraceID] = &TraceMatch{Start: r.Start, End: r.End}
 	}
+	attrs := slices.Clone(shown)
+	for _, cd := range cond {
+		attrs = append(attrs, cd.Attr)
+	}
+	reader := arraysFor(attrs)
 	query := func(o whereOpts) string {
 		var b strings.Builder
-		fmt.Fprintf(&b, "SELECT %s FROM %s.spans PREWHERE trace_id IN %s", searchSpanColumns, c.cfg.Database, quoteList(found))
+		fmt.Fprintf(&b, "SELECT %s FROM %s.spans PREWHERE trace_id IN %s", reader.columns(), c.cfg.Database, quoteList(found))
 		if g := groupSQL(cond, o); g != "" {
 			// A root is a span without a parent: empty or all zeros, as traceBounds reads it.
 			fmt.Fprintf(&b, " AND (%s OR match(parent_span_id, '^0*$'))", g)
@@ -329,10 +375,10 @@ func (c *Client) TraceMatches(ctx context.Context, tenant string, ids []string, 
 		return b.String()
 	}
 	spans := map[string][]Span{}
-	err = c.collectSpans(ctx, query(whereOpts{}), spans, scanSearchSpan)
+	err = c.collectSpans(ctx, query(whereOpts{}), spans, reader.scan)
 	if err != nil && isRegexpError(err) {
 		clear(spans)
-		err = c.collectSpans(ctx, query(whereOpts{noRegex: true}), spans, scanSearchSpan)
+		err = c.collectSpans(ctx, query(whereOpts{noRegex: true}), spans, reader.scan)
 	}
 	if err != nil {
 		return nil, err
