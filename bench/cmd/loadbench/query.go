@@ -105,10 +105,12 @@ func (h *harness) querySet(d bench.QueryData, db, traceID string) []benchQuery {
 		// Grafana's label browser and the UI's builder ask for a label's values.
 		{name: "label values service_name", kind: "labels", query: "service_name", expect: len(bench.Services()),
 			sql: "SELECT DISTINCT service_name FROM " + db + ".logs WHERE " + tw},
-		// A trace by id reads the trace index for its time bounds, then the spans there.
+		// A trace by id reads the trace index for its time bounds, then the spans there,
+		// with every field the OTLP answer carries.
 		{name: "trace by id", kind: "trace", query: traceID, expect: bench.SpansPerTrace,
-			sql: fmt.Sprintf("SELECT span_id, parent_span_id, name, kind, start_ns, end_ns, status_code, status_message, attr_keys, attr_values, res_keys, res_values, "+
-				"event_times, event_names, event_attrs, link_trace_ids, link_span_ids, link_attrs FROM %[1]s.spans "+
+			sql: fmt.Sprintf("SELECT span_id, parent_span_id, trace_state, service_name, name, kind, start_ns, end_ns, status_code, status_message, "+
+				"attr_keys, attr_values, attr_types, res_keys, res_values, res_types, event_times, event_names, event_attrs, "+
+				"link_trace_ids, link_span_ids, link_trace_states, link_attrs, scope_name, scope_version, flags FROM %[1]s.spans "+
 				"WHERE tenant = %[2]s AND trace_id = %[3]s AND start_ns >= (SELECT min(start_ns) FROM %[1]s.trace_index WHERE tenant = %[2]s AND trace_id = %[3]s) "+
 				"AND start_ns <= (SELECT max(end_ns) FROM %[1]s.trace_index WHERE tenant = %[2]s AND trace_id = %[3]s)",
 				db, clickhouse.Quote(d.Tenant), clickhouse.Quote(traceID))},
@@ -563,13 +565,16 @@ func (h *harness) sqlQuery(ctx context.Context, c *clickhouse.Client, q benchQue
 			}
 			res.keys = append(res.keys, v)
 		case "trace":
-			var spanID, parentID, name, statusMsg string
+			var spanID, parentID, traceState, service, name, statusMsg, scopeName, scopeVersion string
 			var kind, status int8
 			var start, end int64
-			var attrKeys, attrValues, resKeys, resValues, eventNames, eventAttrs, linkTraces, linkSpans, linkAttrs []string
+			var flags uint32
+			var attrKeys, attrValues, resKeys, resValues, eventNames, eventAttrs, linkTraces, linkSpans, linkStates, linkAttrs []string
+			var attrTypes, resTypes []uint8
 			var eventTimes []int64
-			if err := rows.Scan(&spanID, &parentID, &name, &kind, &start, &end, &status, &statusMsg, &attrKeys, &attrValues, &resKeys, &resValues,
-				&eventTimes, &eventNames, &eventAttrs, &linkTraces, &linkSpans, &linkAttrs); err != nil {
+			if err := rows.Scan(&spanID, &parentID, &traceState, &service, &name, &kind, &start, &end, &status, &statusMsg,
+				&attrKeys, &attrValues, &attrTypes, &resKeys, &resValues, &resTypes, &eventTimes, &eventNames, &eventAttrs,
+				&linkTraces, &linkSpans, &linkStates, &linkAttrs, &scopeName, &scopeVersion, &flags); err != nil {
 				return res, err
 			}
 			res.keys = append(res.keys, strconv.FormatInt(start, 10))
