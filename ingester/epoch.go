@@ -43,9 +43,6 @@ type epoch struct {
 	pending  int
 	bytes    int64
 	doneAt   time.Time // when pending last reached zero after closing
-	// flushStarted is set before the first insert of any of the epoch's records: from
-	// then on storage may hold rows under its id (see heldFlushIDs).
-	flushStarted bool
 
 	retiredFlag bool
 }

@@ -148,7 +148,6 @@ func (i *Ingester) collect(now time.Time, final bool) []*flushWork {
 		}
 		for _, w := range []*flushWork{own, fb} {
 			if !w.empty() {
-				e.flushStarted = true
 				w.logView, w.spanView = e.logs, e.spans
 				out = append(out, w.chunks(maxFlushRecords)...)
 			}

@@ -127,14 +127,14 @@ func (i *Ingester) snapshotLogs(tenant string, start, end int64) ([]logEntry, []
 	return out, ids
 }
 
-// heldFlushIDs adds e's id to ids when storage may hold rows of e that the query could
-// read: e held records of the query's tenant and range (held; released ones too, since
-// this ingester may have stored them before another replica did) and a flush of e has
-// started. Rows stored under e's id are copies of e's records, so other epochs have
-// none in the query's reach, and excluding them only cost ClickHouse a column read per
-// row (flush_id, some 20% of an exact count).
+// heldFlushIDs adds e's id to ids when e holds records of the query's tenant and
+// range (held; released ones too, since this ingester may have stored them before
+// another replica did). Storage rows under e's id are copies of e's records, so other
+// epochs have none in the query's reach, and excluding them only cost ClickHouse a
+// column read per row (flush_id, some 20% of an exact count). Whether a flush of e has
+// started does not matter: one may start and land before the querier reads storage.
 func heldFlushIDs(ids []uint64, e *epoch, held bool) []uint64 {
-	if held && e.flushStarted {
+	if held {
 		ids = append(ids, e.id)
 	}
 	return ids

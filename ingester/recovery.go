@@ -77,8 +77,7 @@ func (i *Ingester) replay() error {
 			}
 			e := epochs[id]
 			if e == nil {
-				// Its flushes may have reached storage before the restart.
-				e = &epoch{id: id, opened: now, closed: now, firstSeg: seg, flushStarted: true}
+				e = &epoch{id: id, opened: now, closed: now, firstSeg: seg}
 				epochs[id] = e
 				i.epochs = append(i.epochs[:len(i.epochs)-1], e, i.cur)
 			}
