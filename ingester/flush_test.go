@@ -1,9 +1,15 @@
 package ingester
 
 import (
+	"context"
+	"reflect"
 	"testing"
+	"time"
+
+	"github.com/grafana/dskit/services"
 
 	pb "github.com/strataobs/strata/proto/strata/v1"
+	"github.com/strataobs/strata/storage/clickhouse/chtest"
 )
 
 func TestFlushWorkChunks(t *testing.T) {
@@ -33,5 +39,51 @@ func TestFlushWorkChunks(t *testing.T) {
 	}
 	if one := (&flushWork{logIdx: []int32{0}}).chunks(25000); len(one) != 1 {
 		t.Errorf("small work split into %d", len(one))
+	}
+}
+
+// TestFullEpochRotatesAtPush: an epoch that reaches -ingester.max-epoch-records closes
+// at the next push, not at the next flush pass (here an hour away), and a replay puts
+// every record back in the epoch its push named.
+func TestFullEpochRotatesAtPush(t *testing.T) {
+	ch := chtest.New(t)
+	dir := t.TempDir()
+	cfg := func(c *Config) {
+		c.MaxEpochAge = time.Hour
+		c.MaxEpochRecords = 10
+		c.FlushCheckPeriod = time.Hour
+	}
+	i := testIngester(t, ch, dir, cfg)
+	for k := 0; k < 5; k++ {
+		pushN(t, i, "r", k*6, 6)
+	}
+	sizes := func(i *Ingester) map[uint64]int {
+		i.mu.Lock()
+		defer i.mu.Unlock()
+		out := map[uint64]int{}
+		for _, e := range i.epochs {
+			if n := e.records(); n > 0 {
+				out[e.id] = n
+			}
+		}
+		return out
+	}
+	before := sizes(i)
+	// 6+6 fill the first epoch past 10, 6+6 the second, 6 open the third.
+	if len(before) != 3 {
+		t.Fatalf("epochs by size %v, want three", before)
+	}
+	for id, n := range before {
+		if n > 12 {
+			t.Errorf("epoch %d holds %d records, more than one push past the limit of 10", id, n)
+		}
+	}
+	if err := services.StopAndAwaitTerminated(context.Background(), i); err != nil {
+		t.Fatal(err)
+	}
+	j := testIngester(t, ch, dir, cfg)
+	defer services.StopAndAwaitTerminated(context.Background(), j)
+	if after := sizes(j); !reflect.DeepEqual(after, before) {
+		t.Errorf("after replay epochs by size %v, want %v", after, before)
 	}
 }

@@ -307,6 +307,13 @@ func (i *Ingester) PushRaw(ctx context.Context, raw *pb.RawPushRequest) (*pb.Pus
 // keep appends payload (a WAL push record with its header space) and adds req to memory.
 func (i *Ingester) keep(req *pb.PushRequest, payload []byte) (*pb.PushResponse, error) {
 	i.mu.Lock()
+	if i.cur.records() >= i.cfg.MaxEpochRecords {
+		// Full: the next epoch starts here rather than at the next flush pass, which
+		// waits for the flushes before it. Epochs that grew past their allocation while
+		// flushes ran were copied over and over (an eighth of an RF=3 ingester's CPU).
+		// Only between pushes: the WAL names each push's epoch.
+		i.closeEpoch(i.cur, time.Now())
+	}
 	e := i.cur
 	i.mu.Unlock()
 	if _, err := i.wal.Append(withHeader(recPush, e.id, payload)); err != nil {
