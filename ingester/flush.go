@@ -58,7 +58,7 @@ func (i *Ingester) flushPass(ctx context.Context, now time.Time, final bool) int
 	healthy := i.refreshHealthy()
 	i.mu.Lock()
 	i.healthy = healthy
-	if c := i.cur; c.records() > 0 && (final || now.Sub(c.opened) >= i.cfg.MaxEpochAge || c.records() >= i.cfg.MaxEpochRecords) {
+	if c := i.cur; c.records() > 0 && (final || now.Sub(c.opened) >= i.cfg.MaxEpochAge || c.records() >= i.cfg.MaxEpochRecords || i.pressed(c)) {
 		i.closeEpoch(c, now)
 	}
 	var work []*flushWork
@@ -80,6 +80,15 @@ func (i *Ingester) flushPass(ctx context.Context, now time.Time, final bool) int
 		}
 	}
 	return pending
+}
+
+// pressed reports whether the open epoch c should close before its age because memory
+// fills up: with half of -ingester.max-memory-bytes in use and a full INSERT's worth of
+// records, waiting for the age only lets pushes be refused while the flusher idles (an
+// epoch's records are also freed together, so smaller epochs free memory sooner).
+// Callers hold i.mu.
+func (i *Ingester) pressed(c *epoch) bool {
+	return c.records() >= maxFlushRecords && i.memBytes >= i.cfg.MaxMemoryBytes/2
 }
 
 // flushAll flushes the works -ingester.flush-concurrency at a time, so that one batch

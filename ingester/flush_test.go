@@ -87,3 +87,49 @@ func TestFullEpochRotatesAtPush(t *testing.T) {
 		t.Errorf("after replay epochs by size %v, want %v", after, before)
 	}
 }
+
+// TestPressedEpochClosesEarly: with half of -ingester.max-memory-bytes in use, a flush
+// pass closes an open epoch that holds a full INSERT's worth of records instead of
+// waiting for its age; with memory to spare it waits.
+func TestPressedEpochClosesEarly(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		maxBytes int64
+		closed   bool
+	}{{"memory half full", 4 << 20, true}, {"memory to spare", 1 << 40, false}} {
+		i := testIngester(t, chtest.New(t), t.TempDir(), func(cfg *Config) {
+			cfg.MaxEpochAge = time.Hour
+			cfg.MaxEpochRecords = 1 << 30
+			cfg.FlushCheckPeriod = time.Hour
+			cfg.MaxMemoryBytes = c.maxBytes
+		})
+		// Straight to keep: admission compares the limit with this test process's heap.
+		ts := time.Now().UnixNano()
+		req := &pb.PushRequest{Tenant: "p", Resources: []*pb.Resource{{ServiceName: "svc"}}}
+		st := &pb.LogStream{StreamId: 1, Labels: []*pb.Label{{Name: "service_name", Value: "svc"}}, Placement: &pb.Placement{}}
+		for k := range maxFlushRecords {
+			st.Records = append(st.Records, &pb.LogRecord{Id: uint64(k + 1), Timestamp: ts + int64(k), Body: "a line of some eighty bytes, about what an access log line of a web server holds"})
+		}
+		req.Streams = []*pb.LogStream{st}
+		payload, err := encodePush(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := i.keep(req, payload); err != nil {
+			t.Fatal(err)
+		}
+		i.mu.Lock()
+		first, used := i.cur, i.memBytes
+		i.mu.Unlock()
+		i.flushPass(context.Background(), time.Now(), false)
+		i.mu.Lock()
+		closed := first.isClosed()
+		i.mu.Unlock()
+		if closed != c.closed {
+			t.Errorf("%s (%d of %d bytes in use): epoch closed %v, want %v", c.name, used, c.maxBytes, closed, c.closed)
+		}
+		if err := services.StopAndAwaitTerminated(context.Background(), i); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
