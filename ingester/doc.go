@@ -4,9 +4,11 @@
 // # Epochs
 //
 // Accepted records are grouped into epochs: an epoch is open for at most
-// -ingester.max-epoch-age or -ingester.max-epoch-records, then closed and flushed. The
-// epoch id is the flush id stored with every row it inserts, so the querier can exclude
-// from ClickHouse exactly the epochs an ingester still holds in memory (querier/doc.go).
+// -ingester.max-epoch-age or -ingester.max-epoch-records (a full epoch closes at the next
+// push), or until it holds a full INSERT while half of -ingester.max-memory-bytes is in
+// use, then closed and flushed. The epoch id is the flush id stored with every row it
+// inserts, so the querier can exclude from ClickHouse exactly the epochs an ingester
+// still holds in memory with records of the query's tenant and range (querier/doc.go).
 // An epoch is retired (its memory freed, its WAL segments released) once every record in
 // it is flushed or released, plus -ingester.flushed-retention so that in-flight queries
 // see one consistent picture.

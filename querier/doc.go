@@ -40,7 +40,9 @@
 //     ClickHouse returns for the same record, id included.
 //   - ExcludeFlushIDs lists flush batches the ingesters answered from memory: the
 //     ClickHouse part of the read leaves them out. Every record stored under such a
-//     flush id must be in the rows Recent returned (if it is in the query's range).
+//     flush id must be in the rows Recent returned (if it is in the query's range). An
+//     ingester names the epochs holding records of the query's tenant and range, flushed
+//     or not yet: a flush may land between its answer and the storage read.
 //   - Anything else may be in both places (a replica's copy of a record the owner
 //     flushed, a repeat after a failover): the querier de-duplicates by record id. Log
 //     queries merge storage and memory in (time, id) order and keep one row per id;

@@ -41,20 +41,22 @@
 //     pagination over adaptive time windows (reading the rest of the range ahead when a
 //     line filter scans every row), skipping unmerged copies (same time and id); rows
 //     become logql entries with Loki 3's structured metadata (logentry.go) and their
-//     stream's labels from log_streams (logstreams.go).
+//     stream's labels from log_streams (logstreams.go); attribute arrays arrive packed
+//     into one string per row (packedPairsSQL).
 //   - logfilter.go: stream matchers, leading line filters (position() for |= and !=,
 //     re2 match() for |~ and !~) and flush/record exclusions as SQL. Readers re-check
 //     matchers in Go, so SQL regexps only need to be a superset; a regexp the server
 //     cannot compile is retried without regexp pushdown.
 //   - logcount.go: [Client.CountLogs] counts distinct records per time bucket and
 //     group (FINAL, or uniqExact(id) when the groups read label or attribute arrays),
-//     in concurrent time slices, reading each grouping label with the pipeline's
-//     precedence.
+//     in concurrent time slices of about as many rows each (placed by log_blooms' row
+//     counts), reading each grouping label with the pipeline's precedence.
 //   - logstreams.go: streams in a range, for labels, series, stats and volume; stream
 //     labels by id for reads.
 //   - spanread.go, spansearch.go, spantags.go: traces by id through trace_index,
-//     TraceQL conditions as a candidate-trace prefilter, tag names and values, and
-//     per-service statistics.
+//     TraceQL conditions as a candidate-trace prefilter (exact searches read only the
+//     attribute arrays the query needs), tag names and values, and per-service
+//     statistics.
 //
 // Everything runs on 18.16: no toStartOfInterval (buckets are intDiv on the Int64
 // nanosecond timestamp), no hasToken, no JSONExtract, no Map.
