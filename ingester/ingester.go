@@ -309,8 +309,9 @@ func (i *Ingester) keep(req *pb.PushRequest, payload []byte) (*pb.PushResponse, 
 	i.mu.Lock()
 	if i.cur.records() >= i.cfg.MaxEpochRecords {
 		// Full: the next epoch starts here rather than at the next flush pass, which
-		// waits for the flushes before it. Epochs that grew past their allocation while
-		// flushes ran were copied over and over (an eighth of an RF=3 ingester's CPU).
+		// waits for the flushes before it. Epochs grew past their allocation while
+		// flushes ran (to 290,000 records for a limit of 200,000), and growing them by
+		// append showed as up to an eighth of an RF=3 ingester's CPU in a profile.
 		// Only between pushes: the WAL names each push's epoch.
 		i.closeEpoch(i.cur, time.Now())
 	}
