@@ -591,6 +591,7 @@ func (h *harness) strata(ctx context.Context, title, short string, start topolog
 		}
 		if qerr != nil {
 			t.Errorf("not all acknowledged records queryable within %s: %v", o.queryableTimeout, qerr)
+			p.Notes = append(p.Notes, h.lateRecords(ctx, c, db, procs, res.Acked)...)
 		}
 		if res.Failed > 0 || res.Rejected > 0 {
 			t.Errorf("%d requests failed and %d records were rejected: %s", res.Failed, res.Rejected, res.FirstErr)
@@ -600,6 +601,49 @@ func (h *harness) strata(ctx context.Context, title, short string, start topolog
 }
 
 // poll calls cond every period until it returns nil or d passes; it returns the last error.
+// lateWait bounds how long a phase whose records were not all queryable in time keeps
+// counting, to tell late records from lost ones.
+const lateWait = 150 * time.Second
+
+// lateRecords explains a failed queryable check: what each process's ingester counters
+// say (promotions, releases, refusals, flush errors), then whether the missing records
+// arrive within lateWait (a replica waiting out -ingester.release-grace) or not.
+func (h *harness) lateRecords(ctx context.Context, c *clickhouse.Client, db string, procs []*cluster.Process, acked int64) []string {
+	var notes []string
+	for _, pr := range procs {
+		body, err := httpGet(pr.HTTPURL() + "/metrics")
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("%s metrics: %v", pr.Name, err))
+			continue
+		}
+		var counters []string
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, "strata_ingester_") && !strings.Contains(line, "_bucket") &&
+				!strings.HasSuffix(line, " 0") && !strings.Contains(line, "_duration_") && !strings.Contains(line, "_batch_records") {
+				counters = append(counters, line)
+			}
+		}
+		if len(counters) > 0 {
+			notes = append(notes, fmt.Sprintf("%s when the check failed: `%s`", pr.Name, strings.Join(counters, "`, `")))
+		}
+	}
+	t0 := time.Now()
+	var stored uint64
+	err := poll(ctx, lateWait, time.Second, func() error {
+		if err := c.Conn().QueryRow(ctx, "SELECT count() FROM "+db+".logs").Scan(&stored); err != nil {
+			return err
+		}
+		if int64(stored) < acked {
+			return fmt.Errorf("%d of %d", stored, acked)
+		}
+		return nil
+	})
+	if err != nil {
+		return append(notes, fmt.Sprintf("Still %d acknowledged records missing %s after the check failed (%v).", acked-int64(stored), lateWait, err))
+	}
+	return append(notes, fmt.Sprintf("The missing records arrived %.0f s after the check failed: late, not lost.", time.Since(t0).Seconds()))
+}
+
 func poll(ctx context.Context, d, period time.Duration, cond func() error) error {
 	deadline := time.Now().Add(d)
 	for {
