@@ -279,6 +279,27 @@ func (c *Client) PruneLines(ctx context.Context, f LogFilter) (LinePruning, erro
 	return c.pruneLines(ctx, &f)
 }
 
+// writeBlocksWhere is the condition on log_blooms that selects the flush blocks of f's
+// tenant, time range and streams (service_name matchers on the column, the others
+// through log_streams).
+func writeBlocksWhere(b *strings.Builder, db string, f *LogFilter) {
+	o := whereOpts{db: db}
+	b.WriteString("tenant = ")
+	b.WriteString(Quote(f.Tenant))
+	writeDays(b, f.Start, f.End)
+	fmt.Fprintf(b, " AND max_ts >= %d AND min_ts < %d", f.Start, f.End)
+	for _, m := range f.Matchers {
+		if m.Name == "service_name" {
+			if cond := matcherSQL(m, o); cond != "" {
+				b.WriteString(" AND " + cond)
+			}
+		}
+	}
+	if cond := streamMatch(f, o); cond != "" {
+		b.WriteString(" AND " + cond)
+	}
+}
+
 // pruneLines narrows f to the sort-key ranges of the blocks whose blooms may hold its
 // line filters' literals (LogFilter.ranges). It leaves f alone when nothing can be
 // pruned: no literal long enough, too many candidate blocks, or rows in range that
@@ -300,21 +321,9 @@ func (c *Client) pruneLines(ctx context.Context, f *LogFilter) (LinePruning, err
 	if lp.Unbloomed = unbloomed > 0; lp.Unbloomed {
 		return lp, nil
 	}
-	o := whereOpts{db: c.cfg.Database}
 	b.Reset()
-	fmt.Fprintf(&b, "SELECT service_name, min_ts, max_ts, %s FROM %s.log_blooms WHERE tenant = %s", bloomHasSQL(grams), c.cfg.Database, Quote(f.Tenant))
-	writeDays(&b, f.Start, f.End)
-	fmt.Fprintf(&b, " AND max_ts >= %d AND min_ts < %d", f.Start, f.End)
-	for _, m := range f.Matchers {
-		if m.Name == "service_name" {
-			if cond := matcherSQL(m, o); cond != "" {
-				b.WriteString(" AND " + cond)
-			}
-		}
-	}
-	if cond := streamMatch(f, o); cond != "" {
-		b.WriteString(" AND " + cond)
-	}
+	fmt.Fprintf(&b, "SELECT service_name, min_ts, max_ts, %s FROM %s.log_blooms WHERE ", bloomHasSQL(grams), c.cfg.Database)
+	writeBlocksWhere(&b, c.cfg.Database, f)
 	var ranges []lineRange
 	tooMany := false
 	// Blooms are kilobytes each: 18.16 reads them far faster in small blocks (10,000

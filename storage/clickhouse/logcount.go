@@ -122,23 +122,10 @@ func (c *Client) countSlices(ctx context.Context, q *LogCountQuery) [][2]int64 {
 // seconds. Rows written without blooms are not counted.
 func (c *Client) rowsOverTime(ctx context.Context, f *LogFilter, nb int) ([]uint64, error) {
 	width := (f.End - f.Start + int64(nb) - 1) / int64(nb)
-	o := whereOpts{db: c.cfg.Database}
 	var b strings.Builder
-	fmt.Fprintf(&b, "SELECT intDiv(greatest(min_ts, %d) - %d, %d) AS b, sum(rows) FROM %s.log_blooms WHERE tenant = %s",
-		f.Start, f.Start, width, c.cfg.Database, Quote(f.Tenant))
-	writeDays(&b, f.Start, f.End)
-	fmt.Fprintf(&b, " AND max_ts >= %d AND min_ts < %d", f.Start, f.End)
-	for _, m := range f.Matchers {
-		if m.Name != "service_name" {
-			continue
-		}
-		if cond := matcherSQL(m, o); cond != "" {
-			b.WriteString(" AND " + cond)
-		}
-	}
-	if cond := streamMatch(f, o); cond != "" {
-		b.WriteString(" AND " + cond)
-	}
+	fmt.Fprintf(&b, "SELECT intDiv(greatest(min_ts, %d) - %d, %d) AS b, sum(rows) FROM %s.log_blooms WHERE ",
+		f.Start, f.Start, width, c.cfg.Database)
+	writeBlocksWhere(&b, c.cfg.Database, f)
 	b.WriteString(" GROUP BY b")
 	hist := make([]uint64, nb)
 	err := c.query(ctx, b.String(), func(rows driver.Rows) error {

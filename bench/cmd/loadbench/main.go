@@ -519,18 +519,7 @@ func (h *harness) strata(ctx context.Context, title, short string, start topolog
 		}
 		// Wait for every acknowledged record to be counted.
 		lastAck := loadStart.Add(res.LastAck)
-		// The database is fresh and holds only this load: a plain count() reads the smallest
-		// column, where a tenant filter would scan one on every poll and load ClickHouse.
-		var stored uint64
-		qerr := poll(ctx, o.queryableTimeout, 500*time.Millisecond, func() error {
-			if err := c.Conn().QueryRow(ctx, "SELECT count() FROM "+db+".logs").Scan(&stored); err != nil {
-				return err
-			}
-			if int64(stored) < res.Acked {
-				return fmt.Errorf("%d of %d acknowledged records queryable", stored, res.Acked)
-			}
-			return nil
-		})
+		stored, qerr := waitStored(ctx, c, db, res.Acked, o.queryableTimeout, 500*time.Millisecond)
 		if qerr == nil {
 			p.Queryable = time.Since(lastAck)
 		}
@@ -628,20 +617,28 @@ func (h *harness) lateRecords(ctx context.Context, c *clickhouse.Client, db stri
 		}
 	}
 	t0 := time.Now()
-	var stored uint64
-	err := poll(ctx, lateWait, time.Second, func() error {
-		if err := c.Conn().QueryRow(ctx, "SELECT count() FROM "+db+".logs").Scan(&stored); err != nil {
-			return err
-		}
-		if int64(stored) < acked {
-			return fmt.Errorf("%d of %d", stored, acked)
-		}
-		return nil
-	})
+	stored, err := waitStored(ctx, c, db, acked, lateWait, time.Second)
 	if err != nil {
 		return append(notes, fmt.Sprintf("Still %d acknowledged records missing %s after the check failed (%v).", acked-int64(stored), lateWait, err))
 	}
 	return append(notes, fmt.Sprintf("The missing records arrived %.0f s after the check failed: late, not lost.", time.Since(t0).Seconds()))
+}
+
+// waitStored polls until the phase's database holds acked log rows, for at most d. The
+// database is fresh and holds only this load: a plain count() reads the smallest column,
+// where a tenant filter would scan one on every poll and load ClickHouse.
+func waitStored(ctx context.Context, c *clickhouse.Client, db string, acked int64, d, period time.Duration) (uint64, error) {
+	var stored uint64
+	err := poll(ctx, d, period, func() error {
+		if err := c.Conn().QueryRow(ctx, "SELECT count() FROM "+db+".logs").Scan(&stored); err != nil {
+			return err
+		}
+		if int64(stored) < acked {
+			return fmt.Errorf("%d of %d acknowledged records queryable", stored, acked)
+		}
+		return nil
+	})
+	return stored, err
 }
 
 func poll(ctx context.Context, d, period time.Duration, cond func() error) error {
