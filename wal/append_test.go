@@ -22,6 +22,8 @@ func TestAppendConcurrent(t *testing.T) {
 		"sync always, batches":          {mode: SyncAlways, segmentSize: 64 << 10, batch: 3},
 		"sync none, tiny segments":      {mode: SyncNone, segmentSize: 1000, batch: 1},
 		"sync none, batches, tiny segs": {mode: SyncNone, segmentSize: 1000, batch: 3},
+		// One call's records take more buffers than one writev does (maxIOV).
+		"sync none, huge batches": {mode: SyncNone, segmentSize: 1 << 20, batch: 700},
 	} {
 		t.Run(name, func(t *testing.T) {
 			const goroutines, perGoroutine = 8, 1000

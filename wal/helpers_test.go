@@ -121,6 +121,11 @@ func writeSegment(t testing.TB, dir string, seg int, b []byte) {
 	}
 }
 
+// appendRecord appends the on-disk encoding of payload to dst.
+func appendRecord(dst, payload []byte) []byte {
+	return append(appendHeader(dst, payload), payload...)
+}
+
 // encode returns the on-disk bytes of payloads.
 func encode(payloads ...[]byte) []byte {
 	var b []byte

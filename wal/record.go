@@ -27,13 +27,13 @@ func checksum(lengthField, payload []byte) uint32 {
 	return crc32.Update(crc32.Checksum(lengthField, castagnoli), castagnoli, payload)
 }
 
-// appendRecord appends the encoding of payload to dst. It builds the header
-// in dst itself: a local array would escape to the heap through crc32.
-func appendRecord(dst, payload []byte) []byte {
+// appendHeader appends the header of a record holding payload to dst. It
+// builds the header in dst itself: a local array would escape to the heap
+// through crc32.
+func appendHeader(dst, payload []byte) []byte {
 	start := len(dst)
 	dst = binary.LittleEndian.AppendUint32(dst, 0) // checksum, set below
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
-	dst = append(dst, payload...)
 	binary.LittleEndian.PutUint32(dst[start:], checksum(dst[start+4:start+headerSize], payload))
 	return dst
 }
