@@ -13,6 +13,15 @@
 // it is flushed or released, plus -ingester.flushed-retention so that in-flight queries
 // see one consistent picture.
 //
+// # Records in memory
+//
+// A push is held as the bytes it arrived in (held.go): scanning it finds each record's
+// id, time and place without decoding it, and only what records share (tenant,
+// resources, stream labels, placement) is decoded. A record is decoded when a flush
+// writes it or a query returns it. Decoded records were a dozen small objects each,
+// which every garbage collection scanned again, and with RF=3 each record was decoded
+// by three ingesters to be flushed by one.
+//
 // # One copy in storage (flush ownership)
 //
 // With RF=3 every record reaches three ingesters. The distributor tells each replica its

@@ -14,23 +14,31 @@ const (
 	stateReleased
 )
 
-// logEntry is one log record held in memory.
+// logEntry is one log record held in memory, encoded in its push (held.go).
 type logEntry struct {
-	tenant string
-	stream *pb.LogStream // labels and placement; Records is nil
+	push   *heldPush
+	stream *pb.LogStream // labels, id and placement; Records is nil
 	res    *pb.Resource
-	rec    *pb.LogRecord
+	id     uint64
+	ts     int64  // unix ns
+	off, n uint32 // the record is push.raw[off : off+n]
 	state  entryState
 }
 
-// spanEntry is one span held in memory.
+func (le *logEntry) tenant() string { return le.push.tenant }
+
+// spanEntry is one span held in memory, encoded in its push.
 type spanEntry struct {
-	tenant string
+	push   *heldPush
 	trace  *pb.Trace // trace id and placement; Spans is nil
 	res    *pb.Resource
-	span   *pb.Span
+	id     uint64
+	ts     int64 // start, unix ns
+	off, n uint32
 	state  entryState
 }
+
+func (se *spanEntry) tenant() string { return se.push.tenant }
 
 // epoch is a flush unit; see the package doc.
 type epoch struct {

@@ -101,14 +101,15 @@ func (i *Ingester) flushAll(ctx context.Context, work []*flushWork, now time.Tim
 		failed atomic.Bool
 		slots  = make(chan struct{}, max(1, i.cfg.FlushConcurrency))
 	)
-	for _, w := range work {
+	for k, w := range work {
 		slots <- struct{}{}
 		if failed.Load() {
 			break
 		}
 		wg.Add(1)
 		go func() {
-			defer func() { <-slots; wg.Done() }()
+			// A written batch is garbage: the pass's other works must not keep it alive.
+			defer func() { work[k] = nil; <-slots; wg.Done() }()
 			if err := i.flushEpoch(ctx, w, now); err != nil {
 				failed.Store(true)
 			}
@@ -139,20 +140,20 @@ func (i *Ingester) collect(now time.Time, final bool) []*flushWork {
 		own, fb := &flushWork{ep: e}, &flushWork{ep: e, fallback: true}
 		for k := range e.logs {
 			le := &e.logs[k]
-			if le.state != statePending || !i.due(e, le.stream.Placement, le.rec.Id, now, final) {
+			if le.state != statePending || !i.due(e, le.stream.Placement, le.id, now, final) {
 				continue
 			}
 			w := pick(own, fb, le.stream.Placement)
-			w.span(le.rec.Timestamp)
+			w.span(le.ts)
 			w.logIdx = append(w.logIdx, int32(k))
 		}
 		for k := range e.spans {
 			se := &e.spans[k]
-			if se.state != statePending || !i.due(e, se.trace.Placement, se.span.Id, now, final) {
+			if se.state != statePending || !i.due(e, se.trace.Placement, se.id, now, final) {
 				continue
 			}
 			w := pick(own, fb, se.trace.Placement)
-			w.span(se.span.Start)
+			w.span(se.ts)
 			w.spanIdx = append(w.spanIdx, int32(k))
 		}
 		for _, w := range []*flushWork{own, fb} {
@@ -195,10 +196,10 @@ func (w *flushWork) chunks(n int) []*flushWork {
 			first = false
 		}
 		for _, j := range c.logIdx {
-			widen(w.logView[j].rec.Timestamp)
+			widen(w.logView[j].ts)
 		}
 		for _, j := range c.spanIdx {
-			widen(w.spanView[j].span.Start)
+			widen(w.spanView[j].ts)
 		}
 		out = append(out, c)
 	}
@@ -216,7 +217,7 @@ func pick(own, fallback *flushWork, p *pb.Placement) *flushWork {
 // checkState (callers then hold i.mu) it also skips entries no longer pending; without, it
 // runs unlocked on the views, and a record released meanwhile is stored anyway: a repeat
 // the record id absorbs, never a loss.
-func (i *Ingester) build(w *flushWork, skip map[uint64]bool, checkState bool) {
+func (i *Ingester) build(w *flushWork, skip map[uint64]bool, checkState bool) error {
 	self := i.Addr()
 	id := w.ep.id
 	w.releases = map[string]map[string]*pb.ReleaseRequest{}
@@ -224,24 +225,34 @@ func (i *Ingester) build(w *flushWork, skip map[uint64]bool, checkState bool) {
 	w.spans.Grow(len(w.spanIdx))
 	w.ids = make([]uint64, 0, len(w.logIdx)+len(w.spanIdx))
 	var ret retentionCache
+	var dec logDecoder
 	for _, k := range w.logIdx {
 		le := &w.logView[k]
-		if (checkState && le.state != statePending) || skip[le.rec.Id] {
+		if (checkState && le.state != statePending) || skip[le.id] {
 			continue
 		}
-		w.logs.Add(le.tenant, ret.days(i, le.tenant), id, le.stream, le.res, le.rec)
-		w.ids = append(w.ids, le.rec.Id)
-		w.addRelease(self, le.tenant, le.stream.Placement, le.rec.Id, false)
+		rec, err := dec.decode(le)
+		if err != nil {
+			return err
+		}
+		w.logs.Add(le.tenant(), ret.days(i, le.tenant()), id, le.stream, le.res, rec)
+		w.ids = append(w.ids, le.id)
+		w.addRelease(self, le.tenant(), le.stream.Placement, le.id, false)
 	}
 	for _, k := range w.spanIdx {
 		se := &w.spanView[k]
-		if (checkState && se.state != statePending) || skip[se.span.Id] {
+		if (checkState && se.state != statePending) || skip[se.id] {
 			continue
 		}
-		w.spans.Add(se.tenant, ret.days(i, se.tenant), id, se.res, se.span)
-		w.ids = append(w.ids, se.span.Id)
-		w.addRelease(self, se.tenant, se.trace.Placement, se.span.Id, true)
+		span, err := se.decode()
+		if err != nil {
+			return err
+		}
+		w.spans.Add(se.tenant(), ret.days(i, se.tenant()), id, se.res, span)
+		w.ids = append(w.ids, se.id)
+		w.addRelease(self, se.tenant(), se.trace.Placement, se.id, true)
 	}
+	return nil
 }
 
 // retentionCache remembers the last tenant's retention: a batch is mostly one tenant.
@@ -264,10 +275,10 @@ func (i *Ingester) prepareFallback(ctx context.Context, w *flushWork) error {
 	i.mu.Lock()
 	ids := make([]uint64, 0, len(w.logIdx)+len(w.spanIdx))
 	for _, k := range w.logIdx {
-		ids = append(ids, w.ep.logs[k].rec.Id)
+		ids = append(ids, w.ep.logs[k].id)
 	}
 	for _, k := range w.spanIdx {
-		ids = append(ids, w.ep.spans[k].span.Id)
+		ids = append(ids, w.ep.spans[k].id)
 	}
 	i.mu.Unlock()
 	qctx, cancel := context.WithTimeout(ctx, i.cfg.FlushTimeout)
@@ -283,8 +294,7 @@ func (i *Ingester) prepareFallback(ctx context.Context, w *flushWork) error {
 		already = append(already, id)
 	}
 	i.m.fallbackAlreadyStored.Add(float64(i.release(already, time.Now())))
-	i.build(w, stored, true)
-	return nil
+	return i.build(w, stored, true)
 }
 
 // due reports whether a record of closed epoch e with placement p should be flushed by
@@ -331,13 +341,13 @@ func (i *Ingester) mustFlushBeforeStop() int {
 	for _, e := range i.epochs {
 		for k := range e.logs {
 			le := &e.logs[k]
-			if le.state == statePending && i.responsibleAtStop(le.stream.Placement, le.rec.Id) {
+			if le.state == statePending && i.responsibleAtStop(le.stream.Placement, le.id) {
 				n++
 			}
 		}
 		for k := range e.spans {
 			se := &e.spans[k]
-			if se.state == statePending && i.responsibleAtStop(se.trace.Placement, se.span.Id) {
+			if se.state == statePending && i.responsibleAtStop(se.trace.Placement, se.id) {
 				n++
 			}
 		}
@@ -422,8 +432,9 @@ func (i *Ingester) flushEpoch(ctx context.Context, w *flushWork, now time.Time) 
 			i.flushFailed(err)
 			return err
 		}
-	} else {
-		i.build(w, nil, false)
+	} else if err := i.build(w, nil, false); err != nil {
+		i.flushFailed(err)
+		return err
 	}
 	if len(w.ids) == 0 {
 		return nil
@@ -519,10 +530,10 @@ func (i *Ingester) retire(now time.Time) {
 			continue
 		}
 		for k := range e.logs {
-			delete(i.index, e.logs[k].rec.Id)
+			delete(i.index, e.logs[k].id)
 		}
 		for k := range e.spans {
-			delete(i.index, e.spans[k].span.Id)
+			delete(i.index, e.spans[k].id)
 		}
 		i.memBytes -= e.bytes
 		e.retiredFlag = true

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/grafana/dskit/services"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/strataobs/strata/proto/strata/v1"
 	"github.com/strataobs/strata/storage/clickhouse/chtest"
@@ -15,11 +16,11 @@ import (
 func TestFlushWorkChunks(t *testing.T) {
 	w := &flushWork{}
 	for k := 0; k < 60000; k++ {
-		w.logView = append(w.logView, logEntry{rec: &pb.LogRecord{Timestamp: int64(1000 + k)}})
+		w.logView = append(w.logView, logEntry{ts: int64(1000 + k)})
 		w.logIdx = append(w.logIdx, int32(k))
 	}
 	for k := 0; k < 10000; k++ {
-		w.spanView = append(w.spanView, spanEntry{span: &pb.Span{Start: int64(500 + k)}})
+		w.spanView = append(w.spanView, spanEntry{ts: int64(500 + k)})
 		w.spanIdx = append(w.spanIdx, int32(k))
 	}
 	cs := w.chunks(25000)
@@ -111,11 +112,11 @@ func TestPressedEpochClosesEarly(t *testing.T) {
 			st.Records = append(st.Records, &pb.LogRecord{Id: uint64(k + 1), Timestamp: ts + int64(k), Body: "a line of some eighty bytes, about what an access log line of a web server holds"})
 		}
 		req.Streams = []*pb.LogStream{st}
-		payload, err := encodePush(req)
+		body, err := proto.Marshal(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := i.keep(req, payload); err != nil {
+		if _, err := i.keep(body); err != nil {
 			t.Fatal(err)
 		}
 		i.mu.Lock()

@@ -282,30 +282,29 @@ func (i *Ingester) Push(ctx context.Context, req *pb.PushRequest) (*pb.PushRespo
 	if err := i.admit(); err != nil {
 		return nil, err
 	}
-	payload, err := encodePush(req)
+	body, err := proto.Marshal(req)
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "encode push: %v", err)
 	}
-	return i.keep(req, payload)
+	return i.keep(body)
 }
 
-// PushRaw is Push for a request the distributor marshalled: its bytes go to the WAL as
-// they came, which saves encoding the decoded request again on the hot path.
+// PushRaw is Push for a request the distributor marshalled: its bytes go to the WAL and
+// stay in memory as they came, decoded only where a flush or a query needs them.
 func (i *Ingester) PushRaw(ctx context.Context, raw *pb.RawPushRequest) (*pb.PushResponse, error) {
 	if err := i.admit(); err != nil {
 		return nil, err
 	}
-	var req pb.PushRequest
-	if err := proto.Unmarshal(raw.Request, &req); err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "decode push: %v", err)
-	}
-	payload := make([]byte, recHeader+len(raw.Request))
-	copy(payload[recHeader:], raw.Request)
-	return i.keep(&req, payload)
+	return i.keep(raw.Request)
 }
 
-// keep appends payload (a WAL push record with its header space) and adds req to memory.
-func (i *Ingester) keep(req *pb.PushRequest, payload []byte) (*pb.PushResponse, error) {
+// keep writes body (a marshalled PushRequest) to the WAL and adds its records to
+// memory, which holds body from then on.
+func (i *Ingester) keep(body []byte) (*pb.PushResponse, error) {
+	sp, err := scanPush(body)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "decode push: %v", err)
+	}
 	i.mu.Lock()
 	if i.cur.records() >= i.cfg.MaxEpochRecords {
 		// Full: the next epoch starts here rather than at the next flush pass, which
@@ -317,12 +316,12 @@ func (i *Ingester) keep(req *pb.PushRequest, payload []byte) (*pb.PushResponse, 
 	}
 	e := i.cur
 	i.mu.Unlock()
-	if _, err := i.wal.Append(withHeader(recPush, e.id, payload)); err != nil {
+	if _, err := i.wal.AppendJoined(withHeader(recPush, e.id, make([]byte, recHeader)), body); err != nil {
 		i.m.walErrors.Inc()
 		return nil, status.Errorf(codes.Unavailable, "ingester WAL append failed: %v", err)
 	}
 	i.mu.Lock()
-	n := i.insert(e, req, time.Now())
+	n := i.insert(e, sp, time.Now())
 	i.mu.Unlock()
 	i.m.records.Add(float64(n))
 	i.stored.Add(int64(n))
@@ -353,40 +352,34 @@ func (i *Ingester) admit() error {
 	return nil
 }
 
-// insert adds a request's records to epoch e (or to the open epoch if e was retired in
+// insert adds a push's records to epoch e (or to the open epoch if e was retired in
 // the meantime), skipping ids already held. Callers hold i.mu.
-func (i *Ingester) insert(e *epoch, req *pb.PushRequest, now time.Time) int {
+func (i *Ingester) insert(e *epoch, sp *scannedPush, now time.Time) int {
 	if e.retired() {
 		e = i.cur
 	}
 	added := 0
-	for _, s := range req.Streams {
-		meta := &pb.LogStream{StreamId: s.StreamId, Labels: s.Labels, Placement: s.Placement}
-		for _, r := range s.Records {
-			if _, dup := i.index[r.Id]; dup {
-				i.m.duplicates.Inc()
-				continue
-			}
-			st := i.arrivalState(r.Id)
-			e.logs = append(e.logs, logEntry{tenant: req.Tenant, stream: meta, res: resourceAt(req, r.Resource), rec: r, state: st})
-			i.index[r.Id] = entryRef{ep: e, idx: int32(len(e.logs) - 1)}
-			i.account(e, int64(approxLogSize(r)), st)
-			added++
+	for _, le := range sp.logs {
+		if _, dup := i.index[le.id]; dup {
+			i.m.duplicates.Inc()
+			continue
 		}
+		le.state = i.arrivalState(le.id)
+		e.logs = append(e.logs, le)
+		i.index[le.id] = entryRef{ep: e, idx: int32(len(e.logs) - 1)}
+		i.account(e, heldSize(le.n), le.state)
+		added++
 	}
-	for _, t := range req.Traces {
-		meta := &pb.Trace{TraceId: t.TraceId, Placement: t.Placement}
-		for _, sp := range t.Spans {
-			if _, dup := i.index[sp.Id]; dup {
-				i.m.duplicates.Inc()
-				continue
-			}
-			st := i.arrivalState(sp.Id)
-			e.spans = append(e.spans, spanEntry{tenant: req.Tenant, trace: meta, res: resourceAt(req, sp.Resource), span: sp, state: st})
-			i.index[sp.Id] = entryRef{ep: e, idx: int32(len(e.spans) - 1), span: true}
-			i.account(e, int64(approxSpanSize(sp)), st)
-			added++
+	for _, se := range sp.spans {
+		if _, dup := i.index[se.id]; dup {
+			i.m.duplicates.Inc()
+			continue
 		}
+		se.state = i.arrivalState(se.id)
+		e.spans = append(e.spans, se)
+		i.index[se.id] = entryRef{ep: e, idx: int32(len(e.spans) - 1), span: true}
+		i.account(e, heldSize(se.n), se.state)
+		added++
 	}
 	if e.pending > 0 {
 		e.doneAt = time.Time{}
@@ -414,31 +407,9 @@ func (i *Ingester) account(e *epoch, size int64, st entryState) {
 	}
 }
 
-func resourceAt(req *pb.PushRequest, idx uint32) *pb.Resource {
-	if int(idx) < len(req.Resources) {
-		return req.Resources[idx]
-	}
-	return &pb.Resource{ServiceName: "unknown_service"}
-}
-
-func approxLogSize(r *pb.LogRecord) int {
-	n := 160 + len(r.Body) + len(r.SeverityText)
-	for _, a := range r.Attributes {
-		n += 48 + len(a.Key) + len(a.Value)
-	}
-	return n
-}
-
-func approxSpanSize(s *pb.Span) int {
-	n := 240 + len(s.Name)
-	for _, a := range s.Attributes {
-		n += 48 + len(a.Key) + len(a.Value)
-	}
-	for _, e := range s.Events {
-		n += 64 + len(e.Name) + 64*len(e.Attributes)
-	}
-	return n + 96*len(s.Links)
-}
+// heldSize is the memory a held record of n encoded bytes costs: the bytes, its entry
+// and its index slot. What its push shares (labels, resources) is left out.
+func heldSize(n uint32) int64 { return int64(n) + 96 }
 
 // Release drops this ingester's copies of records another replica has flushed. A
 // restarting ingester serves gRPC before its WAL is open and replayed, so until it runs

@@ -37,12 +37,27 @@ func (i *Ingester) QueryLogs(req *pb.QueryLogsRequest, srv grpc.ServerStreamingS
 	entries, flushIDs := i.snapshotLogs(tenant, req.Start, req.End)
 	resp := &pb.QueryLogsResponse{FlushIds: flushIDs}
 	var b logChunk
+	var dec logDecoder
 	for k := range entries {
 		le := &entries[k]
-		if !m.matches(le) {
+		if !m.matchesStream(le.stream) {
 			continue
 		}
-		b.add(le)
+		if len(m.filters) > 0 {
+			// Line filters read the body in place; only matches are decoded to keep.
+			r, err := dec.decode(le)
+			if err != nil {
+				return status.Error(codes.Internal, err.Error())
+			}
+			if !m.matchesLine(r.Body) {
+				continue
+			}
+		}
+		rec, err := le.record()
+		if err != nil {
+			return status.Error(codes.Internal, err.Error())
+		}
+		b.add(le, rec)
 		if b.n >= queryChunk {
 			resp.Resources, resp.Streams = b.res.list, b.streams
 			if err := srv.Send(resp); err != nil {
@@ -68,7 +83,11 @@ func (i *Ingester) QuerySpans(req *pb.QuerySpansRequest, srv grpc.ServerStreamin
 	resp := &pb.QuerySpansResponse{FlushIds: flushIDs}
 	var b spanChunk
 	for k := range entries {
-		b.add(&entries[k])
+		span, err := entries[k].decode()
+		if err != nil {
+			return status.Error(codes.Internal, err.Error())
+		}
+		b.add(&entries[k], span)
 		if b.n >= queryChunk {
 			resp.Resources, resp.Traces = b.res.list, b.traces
 			if err := srv.Send(resp); err != nil {
@@ -114,7 +133,7 @@ func (i *Ingester) snapshotLogs(tenant string, start, end int64) ([]logEntry, []
 		held := false
 		for k := range e.logs {
 			le := &e.logs[k]
-			if le.tenant != tenant || le.rec.Timestamp < start || le.rec.Timestamp >= end {
+			if le.tenant() != tenant || le.ts < start || le.ts >= end {
 				continue
 			}
 			held = true
@@ -149,14 +168,14 @@ func (i *Ingester) snapshotSpans(tenant string, req *pb.QuerySpansRequest) ([]sp
 		held := false
 		for k := range e.spans {
 			se := &e.spans[k]
-			if se.tenant != tenant {
+			if se.tenant() != tenant {
 				continue
 			}
 			if len(req.TraceId) > 0 {
 				if !bytes.Equal(se.trace.TraceId, req.TraceId) {
 					continue
 				}
-			} else if se.span.Start < req.Start || se.span.Start >= req.End {
+			} else if se.ts < req.Start || se.ts >= req.End {
 				continue
 			}
 			held = true
@@ -218,9 +237,9 @@ func compileLogQuery(req *pb.QueryLogsRequest) (*logMatcher, error) {
 	return m, nil
 }
 
-func (m *logMatcher) matches(le *logEntry) bool {
+func (m *logMatcher) matchesStream(s *pb.LogStream) bool {
 	for _, lm := range m.labels {
-		v := labelValue(le.stream.Labels, lm.name)
+		v := labelValue(s.Labels, lm.name)
 		var ok bool
 		if lm.re != nil {
 			ok = lm.re.MatchString(v)
@@ -231,12 +250,16 @@ func (m *logMatcher) matches(le *logEntry) bool {
 			return false
 		}
 	}
+	return true
+}
+
+func (m *logMatcher) matchesLine(body string) bool {
 	for _, f := range m.filters {
 		var ok bool
 		if f.re != nil {
-			ok = f.re.MatchString(le.rec.Body)
+			ok = f.re.MatchString(body)
 		} else {
-			ok = strings.Contains(le.rec.Body, f.value)
+			ok = strings.Contains(body, f.value)
 		}
 		if ok == f.negate {
 			return false
@@ -281,7 +304,8 @@ type logChunk struct {
 	byStream map[*pb.LogStream]*pb.LogStream
 }
 
-func (c *logChunk) add(le *logEntry) {
+// add adds le, decoded as rec (which it takes over).
+func (c *logChunk) add(le *logEntry, rec *pb.LogRecord) {
 	if c.byStream == nil {
 		c.byStream = map[*pb.LogStream]*pb.LogStream{}
 	}
@@ -291,7 +315,8 @@ func (c *logChunk) add(le *logEntry) {
 		c.byStream[le.stream] = st
 		c.streams = append(c.streams, st)
 	}
-	st.Records = append(st.Records, withResource(le.rec, c.res.index(le.res)))
+	rec.Resource = c.res.index(le.res)
+	st.Records = append(st.Records, rec)
 	c.n++
 }
 
@@ -303,7 +328,8 @@ type spanChunk struct {
 	byTrace map[*pb.Trace]*pb.Trace
 }
 
-func (c *spanChunk) add(se *spanEntry) {
+// add adds se, decoded as span (which it takes over).
+func (c *spanChunk) add(se *spanEntry, span *pb.Span) {
 	if c.byTrace == nil {
 		c.byTrace = map[*pb.Trace]*pb.Trace{}
 	}
@@ -313,24 +339,7 @@ func (c *spanChunk) add(se *spanEntry) {
 		c.byTrace[se.trace] = tr
 		c.traces = append(c.traces, tr)
 	}
-	tr.Spans = append(tr.Spans, spanWithResource(se.span, c.res.index(se.res)))
+	span.Resource = c.res.index(se.res)
+	tr.Spans = append(tr.Spans, span)
 	c.n++
-}
-
-// withResource is a shallow copy of r pointing at resource k of a response; the held
-// record is shared by concurrent queries and must not change.
-func withResource(r *pb.LogRecord, k uint32) *pb.LogRecord {
-	return &pb.LogRecord{
-		Id: r.Id, Timestamp: r.Timestamp, ObservedTimestamp: r.ObservedTimestamp, SeverityNumber: r.SeverityNumber,
-		SeverityText: r.SeverityText, Level: r.Level, Body: r.Body, TraceId: r.TraceId, SpanId: r.SpanId, Flags: r.Flags,
-		Attributes: r.Attributes, Resource: k, ScopeName: r.ScopeName, ScopeVersion: r.ScopeVersion, EventName: r.EventName,
-	}
-}
-
-func spanWithResource(s *pb.Span, k uint32) *pb.Span {
-	return &pb.Span{
-		Id: s.Id, TraceId: s.TraceId, SpanId: s.SpanId, ParentSpanId: s.ParentSpanId, TraceState: s.TraceState, Name: s.Name,
-		Kind: s.Kind, Start: s.Start, End: s.End, Attributes: s.Attributes, StatusCode: s.StatusCode, StatusMessage: s.StatusMessage,
-		Events: s.Events, Links: s.Links, Resource: k, ScopeName: s.ScopeName, ScopeVersion: s.ScopeVersion, Flags: s.Flags,
-	}
 }

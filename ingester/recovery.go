@@ -1,15 +1,13 @@
 package ingester
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"time"
 
 	"github.com/go-kit/log/level"
-	"google.golang.org/protobuf/proto"
-
-	pb "github.com/strataobs/strata/proto/strata/v1"
 )
 
 // WAL record types. A record is: type (1 byte), epoch or flush id (8 bytes), payload.
@@ -23,10 +21,6 @@ const (
 )
 
 const recHeader = 9
-
-func encodePush(req *pb.PushRequest) ([]byte, error) {
-	return proto.MarshalOptions{}.MarshalAppend(make([]byte, recHeader, recHeader+proto.Size(req)), req)
-}
 
 // withHeader fills the header of a buffer whose first recHeader bytes are reserved.
 func withHeader(typ byte, id uint64, buf []byte) []byte {
@@ -70,8 +64,9 @@ func (i *Ingester) replay() error {
 		defer i.mu.Unlock()
 		switch rec[0] {
 		case recPush:
-			var req pb.PushRequest
-			if err := proto.Unmarshal(body, &req); err != nil {
+			// The replay buffer is reused for the next record; held records keep theirs.
+			sp, err := scanPush(bytes.Clone(body))
+			if err != nil {
 				bad++
 				return nil
 			}
@@ -81,7 +76,7 @@ func (i *Ingester) replay() error {
 				epochs[id] = e
 				i.epochs = append(i.epochs[:len(i.epochs)-1], e, i.cur)
 			}
-			i.insert(e, &req, now)
+			i.insert(e, sp, now)
 			pushes++
 		case recFlushIntent:
 			for _, rid := range decodeIDs(body) {

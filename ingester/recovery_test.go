@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/strataobs/strata/limits"
 	pb "github.com/strataobs/strata/proto/strata/v1"
@@ -275,4 +276,9 @@ func TestRPCsBeforeRunningAreRefused(t *testing.T) {
 	if err := i.QuerySpans(&pb.QuerySpansRequest{}, nil); status.Code(err) != codes.Unavailable {
 		t.Fatalf("span query before running: %v, want Unavailable", err)
 	}
+}
+
+// encodePush marshals req after room for a WAL record header, as withHeader wants.
+func encodePush(req *pb.PushRequest) ([]byte, error) {
+	return proto.MarshalOptions{}.MarshalAppend(make([]byte, recHeader, recHeader+proto.Size(req)), req)
 }

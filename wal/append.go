@@ -27,10 +27,11 @@ type groupCommit struct {
 // happens only between calls, so one call's records never straddle two
 // segments.
 type batch struct {
-	headers  []byte   // headerSize bytes per record
-	payloads [][]byte // record i is headers[i*headerSize:][:headerSize] + payloads[i]
-	splits   []split
-	iov      [][]byte // scratch for writev
+	headers []byte   // headerSize bytes per record
+	parts   [][]byte // the records' payloads, each in one or more parts
+	ends    []int    // record i's payload is parts[ends[i-1]:ends[i]] (from 0 for i = 0)
+	splits  []split
+	iov     [][]byte // scratch for writev
 }
 
 // split marks that records from index rec on go to segment seg.
@@ -43,19 +44,28 @@ func (g *groupCommit) init() {
 	g.pending, g.spare = &batch{}, &batch{}
 }
 
-func (g *groupCommit) empty() bool { return len(g.pending.payloads) == 0 }
+func (g *groupCommit) empty() bool { return len(g.pending.ends) == 0 }
 
-// enqueue queues records (headers made by makeHeaders) at the tail and
-// returns their segment and ticket.
-func (g *groupCommit) enqueue(headers []byte, payloads [][]byte, segmentSize int64) (seg int, ticket int64) {
-	n := encodedLen(payloads)
+// enqueue queues records at the tail and returns their segment and ticket:
+// one record per part, or with joined one record of all parts. headers are
+// the records' headers (appendHeader) and n their encoded length.
+func (g *groupCommit) enqueue(headers []byte, parts [][]byte, joined bool, n int64, segmentSize int64) (seg int, ticket int64) {
+	b := g.pending
 	if g.tailSeg == 0 || (g.tailSize > 0 && g.tailSize+n > segmentSize) {
 		g.tailSeg++
 		g.tailSize = 0
-		g.pending.splits = append(g.pending.splits, split{rec: len(g.pending.payloads), seg: g.tailSeg})
+		b.splits = append(b.splits, split{rec: len(b.ends), seg: g.tailSeg})
 	}
-	g.pending.headers = append(g.pending.headers, headers...)
-	g.pending.payloads = append(g.pending.payloads, payloads...)
+	b.headers = append(b.headers, headers...)
+	base := len(b.parts)
+	b.parts = append(b.parts, parts...)
+	if joined {
+		b.ends = append(b.ends, len(b.parts))
+	} else {
+		for k := range parts {
+			b.ends = append(b.ends, base+k+1)
+		}
+	}
 	g.tailSize += n
 	g.queued += n
 	return g.tailSeg, g.queued
@@ -69,28 +79,18 @@ func (g *groupCommit) take() (b *batch, ticket int64) {
 }
 
 func (g *groupCommit) recycle(b *batch) {
-	clear(b.payloads) // drop the references to callers' payloads
+	clear(b.parts) // drop the references to callers' payloads
 	clear(b.iov)
-	b.headers, b.payloads, b.splits, b.iov = b.headers[:0], b.payloads[:0], b.splits[:0], b.iov[:0]
+	b.headers, b.parts, b.ends, b.splits, b.iov = b.headers[:0], b.parts[:0], b.ends[:0], b.splits[:0], b.iov[:0]
 	g.spare = b
 }
 
-func encodedLen(payloads [][]byte) int64 {
-	var n int64
-	for _, p := range payloads {
-		n += headerSize + int64(len(p))
+func payloadLen(parts [][]byte) int {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
 	}
 	return n
-}
-
-// makeHeaders returns the record headers of payloads, one after another.
-// Appenders compute them (checksums included) before taking the WAL's lock.
-func makeHeaders(payloads [][]byte) []byte {
-	h := make([]byte, 0, headerSize*len(payloads))
-	for _, p := range payloads {
-		h = appendHeader(h, p)
-	}
-	return h
 }
 
 // Append writes payloads as consecutive records in one segment and returns
@@ -105,33 +105,52 @@ func makeHeaders(payloads [][]byte) []byte {
 // with that error: after a failed write or fsync the file contents are
 // unknown, and only a restart (Open and Replay) repairs the tail.
 func (w *WAL) Append(payloads ...[]byte) (seg int, err error) {
-	if err := w.checkSizes(payloads); err != nil {
-		return 0, err
+	for _, p := range payloads {
+		if err := w.checkSize(len(p)); err != nil {
+			return 0, err
+		}
 	}
 	var headers []byte
 	if len(payloads) > 0 {
-		headers = makeHeaders(payloads)
+		headers = make([]byte, 0, headerSize*len(payloads))
+		for _, p := range payloads {
+			headers = appendHeader(headers, p)
+		}
 	}
+	return w.append(headers, payloads, false, int64(len(payloads)*headerSize+payloadLen(payloads)))
+}
+
+// AppendJoined is Append of one record whose payload is parts one after
+// another, without joining them in memory first.
+func (w *WAL) AppendJoined(parts ...[]byte) (seg int, err error) {
+	n := payloadLen(parts)
+	if err := w.checkSize(n); err != nil {
+		return 0, err
+	}
+	return w.append(appendHeader(make([]byte, 0, headerSize), parts...), parts, true, int64(headerSize+n))
+}
+
+// append queues records (see enqueue) and waits until they are written.
+// Headers and checksums are computed before taking the lock.
+func (w *WAL) append(headers []byte, parts [][]byte, joined bool, n int64) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.appendable(); err != nil {
 		return 0, err
 	}
-	if len(payloads) == 0 {
+	if len(parts) == 0 && !joined {
 		return w.gc.tailSeg, nil
 	}
-	seg, ticket := w.gc.enqueue(headers, payloads, w.cfg.SegmentSize)
+	seg, ticket := w.gc.enqueue(headers, parts, joined, n, w.cfg.SegmentSize)
 	if err := w.await(ticket); err != nil {
 		return 0, err
 	}
 	return seg, nil
 }
 
-func (w *WAL) checkSizes(payloads [][]byte) error {
-	for _, p := range payloads {
-		if len(p) > w.cfg.MaxRecordSize {
-			return fmt.Errorf("%w: %d bytes, the limit is %d (max record size)", ErrRecordTooLarge, len(p), w.cfg.MaxRecordSize)
-		}
+func (w *WAL) checkSize(n int) error {
+	if n > w.cfg.MaxRecordSize {
+		return fmt.Errorf("%w: %d bytes, the limit is %d (max record size)", ErrRecordTooLarge, n, w.cfg.MaxRecordSize)
 	}
 	return nil
 }
@@ -209,7 +228,7 @@ func (w *WAL) flush(b *batch) error {
 		}
 		start = s.rec
 	}
-	if err := w.writeRecords(b, start, len(b.payloads)); err != nil {
+	if err := w.writeRecords(b, start, len(b.ends)); err != nil {
 		return err
 	}
 	return w.sync()
@@ -222,7 +241,12 @@ func (w *WAL) writeRecords(b *batch, from, to int) error {
 	}
 	b.iov = b.iov[:0]
 	for i := from; i < to; i++ {
-		b.iov = append(b.iov, b.headers[i*headerSize:(i+1)*headerSize:(i+1)*headerSize], b.payloads[i])
+		first := 0
+		if i > 0 {
+			first = b.ends[i-1]
+		}
+		b.iov = append(b.iov, b.headers[i*headerSize:(i+1)*headerSize:(i+1)*headerSize])
+		b.iov = append(b.iov, b.parts[first:b.ends[i]]...)
 	}
 	n, err := writeVectors(w.file, b.iov)
 	w.size.Add(n)

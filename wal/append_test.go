@@ -152,3 +152,46 @@ func TestWriteErrorIsSticky(t *testing.T) {
 	equalRecords(t, got, want)
 	noCorruption(t, stats)
 }
+
+// TestAppendJoined: a joined record replays as its parts one after another, in order
+// with plain records, across segment changes; its size limit counts all parts.
+func TestAppendJoined(t *testing.T) {
+	cfg := testConfig(t.TempDir()) // 1 KiB segments
+	cfg.MaxRecordSize = 600
+	w, _, _ := openReplayed(t, cfg)
+	var want []string
+	for k := range 40 {
+		head, body := []byte(fmt.Sprintf("h%02d|", k)), makePayload(fmt.Sprintf("b%d", k), k*7)
+		if _, err := w.AppendJoined(head, body, nil, []byte("|tail")); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, string(head)+string(body)+"|tail")
+		plain := makePayload(fmt.Sprintf("p%d", k), 30)
+		if _, err := w.Append(plain); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, string(plain))
+	}
+	if _, err := w.AppendJoined(); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, "")
+	if _, err := w.AppendJoined(make([]byte, 400), make([]byte, 201)); !errors.Is(err, ErrRecordTooLarge) {
+		t.Errorf("joined record of 601 bytes over a 600-byte limit: %v", err)
+	}
+	_, got, stats := reopen(t, w)
+	noCorruption(t, stats)
+	if len(got) != len(want) {
+		t.Fatalf("replayed %d records, want %d", len(got), len(want))
+	}
+	segs := map[int]bool{}
+	for k, r := range got {
+		segs[r.seg] = true
+		if r.payload != want[k] {
+			t.Errorf("record %d = %q, want %q", k, r.payload, want[k])
+		}
+	}
+	if len(segs) < 3 {
+		t.Errorf("records in %d segments; the test means to cross segment changes", len(segs))
+	}
+}

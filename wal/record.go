@@ -27,14 +27,18 @@ func checksum(lengthField, payload []byte) uint32 {
 	return crc32.Update(crc32.Checksum(lengthField, castagnoli), castagnoli, payload)
 }
 
-// appendHeader appends the header of a record holding payload to dst. It
-// builds the header in dst itself: a local array would escape to the heap
-// through crc32.
-func appendHeader(dst, payload []byte) []byte {
+// appendHeader appends the header of a record whose payload is parts one
+// after another to dst. It builds the header in dst itself: a local array
+// would escape to the heap through crc32.
+func appendHeader(dst []byte, parts ...[]byte) []byte {
 	start := len(dst)
 	dst = binary.LittleEndian.AppendUint32(dst, 0) // checksum, set below
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
-	binary.LittleEndian.PutUint32(dst[start:], checksum(dst[start+4:start+headerSize], payload))
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(payloadLen(parts)))
+	sum := crc32.Checksum(dst[start+4:start+headerSize], castagnoli)
+	for _, p := range parts {
+		sum = crc32.Update(sum, castagnoli, p)
+	}
+	binary.LittleEndian.PutUint32(dst[start:], sum)
 	return dst
 }
 

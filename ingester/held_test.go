@@ -1,0 +1,233 @@
+package ingester
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/strataobs/strata/proto/strata/v1"
+)
+
+func richPush() *pb.PushRequest {
+	attrs := []*pb.Attr{{Key: "http.status", Value: "503", Type: pb.AttrType_ATTR_TYPE_INT}, {Key: "user", Value: "zoë"}}
+	return &pb.PushRequest{
+		Tenant:    "team-a",
+		Resources: []*pb.Resource{{ServiceName: "api", Attributes: attrs}, {ServiceName: "db"}},
+		Streams: []*pb.LogStream{
+			{
+				StreamId: 7, Labels: []*pb.Label{{Name: "service_name", Value: "api"}},
+				Placement: &pb.Placement{Rank: 1, Replicas: []string{"a:1", "b:2", "c:3"}},
+				Records: []*pb.LogRecord{
+					{Id: 1, Timestamp: 1700000000123456789, ObservedTimestamp: 1700000000999, SeverityNumber: 17, SeverityText: "ERROR",
+						Level: "error", Body: "GET /x 503", TraceId: []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+						SpanId: []byte{1, 2, 3, 4, 5, 6, 7, 8}, Flags: 1, Attributes: attrs, Resource: 0, ScopeName: "s", ScopeVersion: "1", EventName: "e"},
+					{Id: 2, Timestamp: -5, Body: "negative time", Resource: 1},
+					{Id: 3, Body: "resource out of range", Resource: 9},
+				},
+			},
+			{StreamId: 8, Records: []*pb.LogRecord{{Id: 4, Timestamp: 42, Attributes: manyAttrs(20)}}}, // no placement
+		},
+		Traces: []*pb.Trace{{
+			TraceId:   []byte{9, 9, 9},
+			Placement: &pb.Placement{Replicas: []string{"a:1"}},
+			Spans: []*pb.Span{
+				{Id: 10, TraceId: []byte{9, 9, 9}, SpanId: []byte{1}, ParentSpanId: []byte{2}, TraceState: "k=v", Name: "GET", Kind: 2,
+					Start: 100, End: 200, Attributes: attrs, StatusCode: 2, StatusMessage: "boom", Resource: 1, ScopeName: "s", Flags: 3,
+					Events: []*pb.Event{{Timestamp: 150, Name: "exception", Attributes: attrs}},
+					Links:  []*pb.Link{{TraceId: []byte{7}, SpanId: []byte{8}, TraceState: "x", Attributes: attrs, Flags: 1}}},
+				{Id: 11, Start: 300},
+			},
+		}},
+	}
+}
+
+func manyAttrs(n int) []*pb.Attr {
+	var out []*pb.Attr
+	for k := range n {
+		out = append(out, &pb.Attr{Key: fmt.Sprintf("k%d", k), Value: fmt.Sprintf("v%d", k), Type: pb.AttrType(k % 8)})
+	}
+	return out
+}
+
+// reassemble rebuilds the request scanPush read, decoding every held record.
+func reassemble(t testing.TB, sp *scannedPush) *pb.PushRequest {
+	t.Helper()
+	req := &pb.PushRequest{Tenant: sp.push.tenant, Resources: sp.push.resources}
+	streams := map[*pb.LogStream]*pb.LogStream{}
+	var dec logDecoder
+	for k := range sp.logs {
+		le := &sp.logs[k]
+		rec, err := le.record()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, err := dec.decode(le) // one decoder for all, as a flush uses it
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !proto.Equal(fast, withoutUnknown(t, rec)) {
+			t.Fatalf("entry %d: the flush's decoder reads %v, proto.Unmarshal %v", k, fast, rec)
+		}
+		if le.id != rec.Id || le.ts != rec.Timestamp || le.res != resourceIn(sp.push.resources, rec.Resource) || le.tenant() != req.Tenant {
+			t.Fatalf("entry %d: id %d ts %d res %p, but its record says %d %d %p", k, le.id, le.ts, le.res, rec.Id, rec.Timestamp, resourceIn(sp.push.resources, rec.Resource))
+		}
+		st := streams[le.stream]
+		if st == nil {
+			st = &pb.LogStream{StreamId: le.stream.StreamId, Labels: le.stream.Labels, Placement: le.stream.Placement}
+			streams[le.stream] = st
+			req.Streams = append(req.Streams, st)
+		}
+		st.Records = append(st.Records, rec)
+	}
+	traces := map[*pb.Trace]*pb.Trace{}
+	for k := range sp.spans {
+		se := &sp.spans[k]
+		s, err := se.decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if se.id != s.Id || se.ts != s.Start || se.res != resourceIn(sp.push.resources, s.Resource) {
+			t.Fatalf("span entry %d: id %d start %d, but its span says %d %d", k, se.id, se.ts, s.Id, s.Start)
+		}
+		tr := traces[se.trace]
+		if tr == nil {
+			tr = &pb.Trace{TraceId: se.trace.TraceId, Placement: se.trace.Placement}
+			traces[se.trace] = tr
+			req.Traces = append(req.Traces, tr)
+		}
+		tr.Spans = append(tr.Spans, s)
+	}
+	return req
+}
+
+// withoutEmpty drops streams and traces without records: they hold nothing to keep.
+func withoutEmpty(req *pb.PushRequest) *pb.PushRequest {
+	out := proto.Clone(req).(*pb.PushRequest)
+	out.Streams, out.Traces = nil, nil
+	for _, s := range req.Streams {
+		if len(s.Records) > 0 {
+			out.Streams = append(out.Streams, s)
+		}
+	}
+	for _, t := range req.Traces {
+		if len(t.Spans) > 0 {
+			out.Traces = append(out.Traces, t)
+		}
+	}
+	return out
+}
+
+// withoutUnknown is m without unknown fields.
+func withoutUnknown[M proto.Message](t testing.TB, m M) M {
+	t.Helper()
+	raw, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := m.ProtoReflect().New().Interface().(M)
+	if err := (proto.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(raw, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestScanPushHoldsWhatUnmarshalReads(t *testing.T) {
+	raw, err := proto.Marshal(richPush())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A placement after the records, as another encoder may order fields.
+	var late []byte
+	late = protowire.AppendTag(late, fStreamID, protowire.Fixed64Type)
+	late = protowire.AppendFixed64(late, 99)
+	rec, _ := proto.Marshal(&pb.LogRecord{Id: 20, Timestamp: 5, Body: "before its placement"})
+	late = protowire.AppendTag(late, fStreamRecords, protowire.BytesType)
+	late = protowire.AppendBytes(late, rec)
+	pl, _ := proto.Marshal(&pb.Placement{Rank: 2, Replicas: []string{"x:1"}})
+	late = protowire.AppendTag(late, fStreamPlacement, protowire.BytesType)
+	late = protowire.AppendBytes(late, pl)
+	raw = protowire.AppendTag(raw, fPushStreams, protowire.BytesType)
+	raw = protowire.AppendBytes(raw, late)
+
+	var want pb.PushRequest
+	if err := proto.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := scanPush(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.logs) != 5 || len(sp.spans) != 2 {
+		t.Fatalf("%d logs and %d spans held, want 5 and 2", len(sp.logs), len(sp.spans))
+	}
+	if got := reassemble(t, sp); !proto.Equal(got, &want) {
+		t.Errorf("held push differs from proto.Unmarshal's:\n got %v\nwant %v", got, &want)
+	}
+	if sp.logs[2].res != unknownResource {
+		t.Errorf("a record naming resource 9 of 2 is held with %v", sp.logs[2].res)
+	}
+}
+
+func TestScanPushRefusesWhatUnmarshalRefuses(t *testing.T) {
+	good, _ := proto.Marshal(richPush())
+	for name, raw := range map[string][]byte{
+		// proto.Marshal itself checks UTF-8, so invalid strings are written by hand.
+		"body":              replaceOnce(t, good, "GET /x 503", "GET /x \xff03"),
+		"attribute key":     replaceOnce(t, good, "http.status", "http.st\xc3tus"),
+		"event name":        replaceOnce(t, good, "exception", "exc\xffption"),
+		"tenant":            replaceOnce(t, good, "team-a", "team\xff\xfe"),
+		"label":             replaceOnce(t, good, "service_name", "service_nam\xe9"),
+		"truncated":         good[:len(good)-3],
+		"bad tag":           append(append([]byte(nil), good...), 0x00),
+		"length past end":   append(append([]byte(nil), good...), 0x1a, 0x7f, 0x01),
+		"valid, for parity": good,
+	} {
+		var req pb.PushRequest
+		wantErr := proto.Unmarshal(raw, &req) != nil
+		_, err := scanPush(raw)
+		if (err != nil) != wantErr {
+			t.Errorf("%s: scanPush error %v, proto.Unmarshal refuses: %v", name, err, wantErr)
+		}
+		if name != "valid, for parity" && err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func replaceOnce(t *testing.T, b []byte, old, new string) []byte {
+	t.Helper()
+	s := string(b)
+	k := strings.Index(s, old)
+	if k < 0 || len(old) != len(new) {
+		t.Fatalf("%q not in the request, or %q is not the same length", old, new)
+	}
+	return []byte(s[:k] + new + s[k+len(old):])
+}
+
+// FuzzScanPush: scanPush accepts exactly what proto.Unmarshal accepts, and what it
+// holds reassembles into the same request.
+func FuzzScanPush(f *testing.F) {
+	good, _ := proto.Marshal(richPush())
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var want pb.PushRequest
+		uerr := proto.Unmarshal(raw, &want)
+		sp, err := scanPush(raw)
+		if (err != nil) != (uerr != nil) {
+			t.Fatalf("scanPush error %v, proto.Unmarshal error %v", err, uerr)
+		}
+		if err != nil {
+			return
+		}
+		// Unknown fields are no part of what is held.
+		got, exp := withoutUnknown(t, reassemble(t, sp)), withoutUnknown(t, withoutEmpty(&want))
+		if !proto.Equal(got, exp) {
+			t.Fatalf("held push differs:\n got %v\nwant %v", got, exp)
+		}
+	})
+}
