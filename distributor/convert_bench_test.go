@@ -16,6 +16,8 @@ import (
 //	convert          convertLogs alone: validation, attribute flattening, stream and record ids
 //	decode+convert   plus decoding the OTLP protobuf, as the gRPC receiver does
 //	+push-marshal    plus building and encoding the ingester PushRequest (RF=1: one request)
+//	push-rf3/*       encoding the requests of 3 replicas: each marshalled whole, or by
+//	                 pushEncoder (each stream marshalled once, joined per replica)
 func BenchmarkConvertLogs(b *testing.B) {
 	tpl, err := bench.NewGenerator(bench.DefaultGenConfig()).Template()
 	if err != nil {
@@ -61,6 +63,28 @@ func BenchmarkConvertLogs(b *testing.B) {
 		out, err := proto.Marshal(buildRequest("bench", c, sets, "ingester-1:9095", idx))
 		if err != nil || len(out) == 0 {
 			b.Fatalf("marshal push: %d bytes, %v", len(out), err)
+		}
+	})
+	c := convert(b, req)
+	addrs := []string{"ingester-1:9095", "ingester-2:9095", "ingester-3:9095"}
+	idx := make([]int, len(c.streams))
+	sets := make([][]string, len(c.streams))
+	for i := range idx {
+		idx[i], sets[i] = i, addrs
+	}
+	run("push-rf3/marshal-each", func(b *testing.B) {
+		for _, a := range addrs {
+			if _, err := proto.Marshal(buildRequest("bench", c, sets, a, idx)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	run("push-rf3/encoder", func(b *testing.B) {
+		enc := newPushEncoder("bench", c)
+		for _, a := range addrs {
+			if _, err := enc.request(sets, a, idx); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

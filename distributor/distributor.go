@@ -19,7 +19,6 @@ import (
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/strataobs/strata/ingester/client"
 	"github.com/strataobs/strata/limits"
@@ -187,9 +186,13 @@ func (d *Distributor) replicate(ctx context.Context, tenant string, c *converted
 	// Replica writes get their own deadline, detached from the caller: every replica should
 	// get the write even after quorum is reached or the client hangs up.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.RemoteTimeout)
+	enc := newPushEncoder(tenant, c)
 	err := dsring.DoBatchWithOptions(ctx, dsring.Write, pr, keys, func(inst dsring.InstanceDesc, idx []int) error {
-		req := buildRequest(tenant, c, pr.Sets, inst.Addr, idx)
-		err := d.pushTo(client.WithTenant(wctx, tenant), inst.Addr, req)
+		err := d.pushTo(client.WithTenant(wctx, tenant), inst.Addr, func() *pb.PushRequest {
+			return buildRequest(tenant, c, pr.Sets, inst.Addr, idx)
+		}, func() ([]byte, error) {
+			return enc.request(pr.Sets, inst.Addr, idx)
+		})
 		if err != nil {
 			level.Debug(d.logger).Log("msg", "push to ingester failed", "addr", inst.Addr, "err", err)
 			if refused(err) {
@@ -204,18 +207,18 @@ func (d *Distributor) replicate(ctx context.Context, tenant string, c *converted
 	return nil
 }
 
-// pushTo sends req to the ingester at addr: directly if it runs in this process, else as
-// bytes it writes to its WAL unchanged.
-func (d *Distributor) pushTo(ctx context.Context, addr string, req *pb.PushRequest) error {
+// pushTo sends a request to the ingester at addr: built as objects if it runs in this
+// process, else marshalled, as bytes it writes to its WAL unchanged.
+func (d *Distributor) pushTo(ctx context.Context, addr string, build func() *pb.PushRequest, marshal func() ([]byte, error)) error {
 	if in := d.pool.Local(addr); in != nil {
-		_, err := in.Push(ctx, req)
+		_, err := in.Push(ctx, build())
 		return err
 	}
 	cl, err := d.pool.Get(addr)
 	if err != nil {
 		return err
 	}
-	raw, err := proto.Marshal(req)
+	raw, err := marshal()
 	if err != nil {
 		return err
 	}

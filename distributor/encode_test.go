@@ -1,0 +1,97 @@
+package distributor
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/strataobs/strata/bench"
+	pb "github.com/strataobs/strata/proto/strata/v1"
+)
+
+// TestPushEncoderMatchesBuildRequest: what the encoder joins from once-marshalled
+// streams and traces decodes to the request buildRequest makes for every replica, with
+// its ranks, whichever subset of streams and traces the replica gets, and when replicas
+// are encoded concurrently as DoBatch does.
+func TestPushEncoderMatchesBuildRequest(t *testing.T) {
+	tpl, err := bench.NewGenerator(bench.DefaultGenConfig()).Template()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalProto(tpl.Fill(nil, time.Now().Add(-time.Minute).UnixNano(), 0)); err != nil {
+		t.Fatal(err)
+	}
+	logs := convertLogs("team-a", testValidator(), req.Logs())
+	traces := convertTraces("team-a", testValidator(), testTraces(5))
+	// One request with both, as the encoder takes them: streams first, then traces.
+	c := &converted{resources: logs.resources, streams: logs.streams}
+	for _, t := range traces.traces {
+		for _, s := range t.Spans {
+			s.Resource += uint32(len(logs.resources))
+		}
+	}
+	c.resources = append(c.resources, traces.resources...)
+	c.traces = traces.traces
+	if len(c.streams) < 10 || len(c.traces) != 5 {
+		t.Fatalf("%d streams and %d traces; the test wants more", len(c.streams), len(c.traces))
+	}
+
+	addrs := []string{"10.0.0.1:9095", "10.0.0.2:9095", "10.0.0.3:9095", "10.0.0.4:9095"}
+	n := len(c.streams) + len(c.traces)
+	sets := make([][]string, n)
+	byAddr := map[string][]int{}
+	for i := range n {
+		for k := range 3 {
+			a := addrs[(i+k)%len(addrs)]
+			sets[i] = append(sets[i], a)
+			byAddr[a] = append(byAddr[a], i)
+		}
+	}
+	enc := newPushEncoder("team-a", c)
+	var wg sync.WaitGroup
+	for _, addr := range addrs {
+		wg.Go(func() {
+			raw, err := enc.request(sets, addr, byAddr[addr])
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			var got pb.PushRequest
+			if err := proto.Unmarshal(raw, &got); err != nil {
+				t.Error(err)
+				return
+			}
+			if want := buildRequest("team-a", c, sets, addr, byAddr[addr]); !proto.Equal(&got, want) {
+				t.Errorf("%s: encoder's request differs from buildRequest's", addr)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func testTraces(n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "checkout")
+	ss := rs.ScopeSpans().AppendEmpty()
+	now := time.Now()
+	for k := range n {
+		for j := range 3 {
+			sp := ss.Spans().AppendEmpty()
+			sp.SetTraceID([16]byte{byte(k + 1), 1})
+			sp.SetSpanID([8]byte{byte(k + 1), byte(j + 1)})
+			sp.SetName(fmt.Sprintf("op-%d", j))
+			sp.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-time.Second)))
+			sp.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
+			sp.Attributes().PutInt("attempt", int64(j))
+		}
+	}
+	return td
+}
