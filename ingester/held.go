@@ -57,6 +57,10 @@ var (
 
 var errTruncated = errors.New("truncated or malformed protobuf")
 
+// minEncodedRecord is the size of a short encoded log record with its framing (an id,
+// times, a level, a body of some 60 bytes, a trace context); smaller ones grow the slices.
+const minEncodedRecord = 160
+
 // scannedPush is a push request with its records located, not decoded.
 type scannedPush struct {
 	push  *heldPush
@@ -68,8 +72,12 @@ type scannedPush struct {
 // refuses what it would refuse (bad wire format, invalid UTF-8 in a string field), but
 // keeps each record as its bytes in raw. raw must not change afterwards.
 func scanPush(raw []byte) (*scannedPush, error) {
-	sp := &scannedPush{push: &heldPush{raw: raw}}
-	var logRes, spanRes []uint32
+	// Sized for records of minEncodedRecord bytes, so that the slices seldom grow: grown
+	// by append they were a tenth of an RF=3 ingester's CPU, most of it fresh memory
+	// faulted in.
+	guess := len(raw)/minEncodedRecord + 1
+	sp := &scannedPush{push: &heldPush{raw: raw}, logs: make([]logEntry, 0, guess)}
+	logRes, spanRes := make([]uint32, 0, guess), []uint32(nil)
 	off := 0
 	for off < len(raw) {
 		num, typ, v, n, err := nextField(raw[off:])
