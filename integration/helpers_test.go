@@ -33,11 +33,8 @@ type testDB struct {
 
 func newTestDB(t *testing.T) *testDB {
 	db := &testDB{cfg: chtest.Config(t)}
-	t.Cleanup(func() {
-		if db.client != nil {
-			chtest.Drop(t, db.client)
-		}
-	})
+	// Dropped even when the test never read it: strata created it.
+	t.Cleanup(func() { chtest.Drop(t, db.conn(t)) })
 	return db
 }
 

@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,6 +42,7 @@ func Config(t testing.TB) clickhouse.Config {
 func New(t testing.TB) *clickhouse.Client {
 	t.Helper()
 	cfg := Config(t)
+	sweepOnce.Do(func() { sweep(t, cfg) })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := clickhouse.Open(ctx, cfg)
@@ -60,4 +64,56 @@ func Drop(t testing.TB, c *clickhouse.Client) {
 		t.Errorf("drop test database %s: %v", c.Database(), err)
 	}
 	c.Close()
+}
+
+var sweepOnce sync.Once
+
+// staleAfter is the age past which a test database is a leftover of an interrupted run:
+// no test run lasts that long.
+const staleAfter = 6 * time.Hour
+
+// sweep drops test databases that interrupted runs left behind (Config names them
+// strata_test_<unix seconds>_<random>). Best effort: a failure is only logged.
+func sweep(t testing.TB, cfg clickhouse.Config) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := clickhouse.Open(ctx, cfg)
+	if err != nil {
+		return // New reports it
+	}
+	defer c.Close()
+	rows, err := c.Conn().Query(ctx, "SELECT name FROM system.databases WHERE startsWith(name, 'strata_test_')")
+	if err != nil {
+		t.Logf("sweep old test databases: %v", err)
+		return
+	}
+	var stale []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			break
+		}
+		if created, ok := createdAt(name); ok && time.Since(created) > staleAfter {
+			stale = append(stale, name)
+		}
+	}
+	rows.Close()
+	for _, name := range stale {
+		if err := c.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+name); err != nil {
+			t.Logf("drop old test database %s: %v", name, err)
+		}
+	}
+}
+
+// createdAt reads the creation time from a name Config made.
+func createdAt(name string) (time.Time, bool) {
+	parts := strings.Split(strings.TrimPrefix(name, "strata_test_"), "_")
+	if len(parts) != 2 {
+		return time.Time{}, false
+	}
+	sec, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, 0), true
 }
