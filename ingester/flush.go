@@ -283,7 +283,7 @@ func (i *Ingester) prepareFallback(ctx context.Context, w *flushWork) error {
 	i.mu.Unlock()
 	qctx, cancel := context.WithTimeout(ctx, i.cfg.FlushTimeout)
 	defer cancel()
-	stored, err := i.store.StoredAmong(qctx, ids, w.minTS, w.maxTS)
+	stored, err := i.store.StoredAmong(qctx, ids, w.minTS, w.maxTS, w.ep.id)
 	if err != nil {
 		return fmt.Errorf("check stored records before fallback flush: %w", err)
 	}

@@ -165,3 +165,38 @@ func TestQueryFlushIDsOnlyWhereStorageMayHoldRows(t *testing.T) {
 	check("after the flush", "a", before, far, 10, 1)
 	check("other tenant after the flush", "b", before, far, 0, 0)
 }
+
+// TestReleaseCrossingOwnFlushIsStillAnswered: another replica's release of a record can
+// arrive while this ingester's insert of it is in flight. Storage then holds the record
+// under this ingester's flush id, which the querier excludes while the epoch is named,
+// so memory must go on answering for it; the epoch's pending count settles once.
+func TestReleaseCrossingOwnFlushIsStillAnswered(t *testing.T) {
+	i := testIngester(t, chtest.New(t), t.TempDir(), func(c *Config) {
+		c.MaxEpochAge = time.Hour
+		c.FlushedRetention = time.Hour
+	})
+	defer services.StopAndAwaitTerminated(context.Background(), i)
+	before := time.Now().UnixNano()
+	pushN(t, i, "a", 0, 10)
+	far := time.Now().Add(time.Hour).UnixNano()
+	ids := make([]uint64, 10)
+	for k := range ids {
+		ids[k] = uint64(k + 1)
+	}
+	now := time.Now()
+	i.mu.Lock()
+	e := i.cur
+	if n := i.release(ids[:3], now); n != 3 { // the other replica's release, first
+		t.Fatalf("released %d, want 3", n)
+	}
+	i.markFlushed(ids, now) // then this ingester's own insert of all ten lands
+	pending := e.pending
+	i.mu.Unlock()
+	if pending != 0 {
+		t.Errorf("epoch pending = %d after every record was flushed or released, want 0", pending)
+	}
+	entries, flushIDs := i.snapshotLogs("a", before, far)
+	if len(entries) != 10 || len(flushIDs) != 1 {
+		t.Errorf("memory answers %d records with flush ids %v; want all 10 stored under its flush id, and that id", len(entries), flushIDs)
+	}
+}

@@ -105,15 +105,25 @@ func (i *Ingester) replay() error {
 	return nil
 }
 
-// markFlushed marks pending records flushed by this ingester. Callers hold i.mu.
+// markFlushed marks records this ingester stored as flushed, released ones included:
+// another replica's flush and release can cross this one (its release arrives between
+// this insert and this call). Storage then holds the record under this ingester's flush
+// id, which queries exclude while this ingester names the epoch, so this ingester must
+// go on returning it from memory; left released, the record was in neither place (found
+// by the kill -9 cluster test: counts short by a whole batch). Callers hold i.mu.
 func (i *Ingester) markFlushed(ids []uint64, now time.Time) {
 	for _, id := range ids {
 		ref, ok := i.index[id]
-		if !ok || ref.state() != statePending {
+		if !ok {
 			continue
 		}
-		ref.setState(stateFlushed)
-		i.settle(ref.ep, now)
+		switch ref.state() {
+		case statePending:
+			ref.setState(stateFlushed)
+			i.settle(ref.ep, now)
+		case stateReleased: // settled when it was released
+			ref.setState(stateFlushed)
+		}
 	}
 }
 

@@ -282,3 +282,43 @@ func TestRPCsBeforeRunningAreRefused(t *testing.T) {
 func encodePush(req *pb.PushRequest) ([]byte, error) {
 	return proto.MarshalOptions{}.MarshalAppend(make([]byte, recHeader, recHeader+proto.Size(req)), req)
 }
+
+// TestFallbackRepeatsRowsUnderItsOwnFlushID: rows a replica's own earlier attempt left
+// under its flush id (an insert that failed late) are not another replica's copy. Taking
+// them for one marked the records released while the replica named the epoch whose rows
+// the querier excludes: counted nowhere.
+func TestFallbackRepeatsRowsUnderItsOwnFlushID(t *testing.T) {
+	ch := chtest.New(t)
+	i := testIngester(t, ch, t.TempDir(), func(c *Config) {
+		c.ReleaseGrace = 10 * time.Millisecond
+		c.FlushedRetention = time.Hour
+	})
+	defer services.StopAndAwaitTerminated(context.Background(), i)
+	ts := time.Now().UnixNano()
+	stream := &pb.LogStream{StreamId: 1, Labels: []*pb.Label{{Name: "service_name", Value: "svc"}},
+		Placement: &pb.Placement{Rank: 1, Replicas: []string{"owner:1", "me:1"}}}
+	res := &pb.Resource{ServiceName: "svc"}
+	recs := []*pb.LogRecord{{Id: 21, Timestamp: ts, Body: "a"}, {Id: 22, Timestamp: ts + 1, Body: "b"}, {Id: 23, Timestamp: ts + 2, Body: "c"}}
+	i.mu.Lock()
+	own := i.cur.id // the epoch the push below lands in
+	i.mu.Unlock()
+	var early clickhouse.LogBatch
+	early.Add("self", 30, own, stream, res, recs[0])
+	early.Add("self", 30, own, stream, res, recs[1])
+	if err := ch.WriteLogs(context.Background(), &early); err != nil {
+		t.Fatal(err)
+	}
+	req := &pb.PushRequest{Tenant: "self", Resources: []*pb.Resource{res}, Streams: []*pb.LogStream{{
+		StreamId: 1, Labels: stream.Labels, Placement: stream.Placement, Records: recs}}}
+	if _, err := i.Push(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	waitLogs(t, ch, "self", 5) // the two early rows, and all three from the fallback
+	entries, flushIDs := i.snapshotLogs("self", ts, ts+3)
+	if len(entries) != 3 || len(flushIDs) != 1 || flushIDs[0] != own {
+		t.Errorf("memory answers %d records with flush ids %v; want all 3 under flush id %d", len(entries), flushIDs, own)
+	}
+	if n := chCountExcluding(t, ch, "self", flushIDs); n != 0 {
+		t.Errorf("storage counts %d rows outside the flush ids memory answers for", n)
+	}
+}

@@ -520,9 +520,11 @@ func (c *Client) StoredIDs(ctx context.Context, flushID uint64) (map[uint64]bool
 }
 
 // StoredAmong returns which of ids are stored as log records or spans with a time in
-// [minTS, maxTS]; a fallback flush uses it to skip what another replica stored. The day
-// bounds prune partitions; ids go in chunks to stay under the server's max_query_size.
-func (c *Client) StoredAmong(ctx context.Context, ids []uint64, minTS, maxTS int64) (map[uint64]bool, error) {
+// [minTS, maxTS] under a flush id other than exceptFlushID; a fallback flush uses it to
+// skip what another replica stored (rows under its own flush id, from an attempt that
+// failed late, are no one else's copy). The day bounds prune partitions; ids go in
+// chunks to stay under the server's max_query_size.
+func (c *Client) StoredAmong(ctx context.Context, ids []uint64, minTS, maxTS int64, exceptFlushID uint64) (map[uint64]bool, error) {
 	out := map[uint64]bool{}
 	d0, d1 := dayOf(minTS).Format("2006-01-02"), dayOf(maxTS).Format("2006-01-02")
 	const chunk = 5000
@@ -531,9 +533,9 @@ func (c *Client) StoredAmong(ctx context.Context, ids []uint64, minTS, maxTS int
 		ids = ids[len(part):]
 		// The ids are numbers we format ourselves; no user text reaches this SQL.
 		set := idList(part)
-		q := fmt.Sprintf(`SELECT id FROM %[1]s.logs WHERE day BETWEEN ? AND ? AND timestamp BETWEEN ? AND ? AND id IN (%[2]s)
-		UNION ALL SELECT id FROM %[1]s.spans WHERE day BETWEEN ? AND ? AND start_ns BETWEEN ? AND ? AND id IN (%[2]s)`, c.cfg.Database, set)
-		if err := c.collectIDs(ctx, out, q, d0, d1, minTS, maxTS, d0, d1, minTS, maxTS); err != nil {
+		q := fmt.Sprintf(`SELECT id FROM %[1]s.logs WHERE day BETWEEN ? AND ? AND timestamp BETWEEN ? AND ? AND id IN (%[2]s) AND flush_id != ?
+		UNION ALL SELECT id FROM %[1]s.spans WHERE day BETWEEN ? AND ? AND start_ns BETWEEN ? AND ? AND id IN (%[2]s) AND flush_id != ?`, c.cfg.Database, set)
+		if err := c.collectIDs(ctx, out, q, d0, d1, minTS, maxTS, exceptFlushID, d0, d1, minTS, maxTS, exceptFlushID); err != nil {
 			return nil, fmt.Errorf("look up stored ids: %w", err)
 		}
 	}

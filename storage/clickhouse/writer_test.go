@@ -144,12 +144,16 @@ func TestStoredAmongAndStoredIDs(t *testing.T) {
 	if err := c.WriteSpans(ctx, &sb); err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.StoredAmong(ctx, append(ids, 5, 6), ts, ts+int64(12000)*int64(time.Millisecond))
+	got, err := c.StoredAmong(ctx, append(ids, 5, 6), ts, ts+int64(12000)*int64(time.Millisecond), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 4001 || !got[1_000_000] || got[1_000_001] || !got[5] || got[6] {
 		t.Fatalf("StoredAmong found %d ids (want 4000 logs + 1 span)", len(got))
+	}
+	// The caller's own flush id (77 holds the logs) does not count as stored elsewhere.
+	if got, err := c.StoredAmong(ctx, append(ids, 5, 6), ts, ts+int64(12000)*int64(time.Millisecond), 77); err != nil || len(got) != 1 || !got[5] {
+		t.Fatalf("StoredAmong except flush 77 = %d ids, %v; want only span 5", len(got), err)
 	}
 	byFlush, err := c.StoredIDs(ctx, 77)
 	if err != nil || len(byFlush) != 4000 {
