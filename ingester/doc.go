@@ -33,7 +33,10 @@
 // The fallback clock only runs while this ingester's own storage writes succeed, so a
 // ClickHouse outage does not make every replica flush everything when it ends.
 // Under failure this is at-least-once; the deterministic record ids make repeats
-// harmless (ReplacingMergeTree, read-time dedup).
+// harmless (ReplacingMergeTree, read-time dedup). For queries, a record this ingester
+// stored is "flushed" (answered from memory while the epoch is held, since the querier
+// excludes the epoch's rows from storage) even when a release crossed its flush; only a
+// record someone else stored is "released" (not answered: storage has it elsewhere).
 //
 // # Durability
 //
