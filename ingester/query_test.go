@@ -131,16 +131,23 @@ func TestQueryLogsFilters(t *testing.T) {
 // exclusion costs ClickHouse a column read for nothing. The id is named before any flush
 // of the epoch: one that starts after the snapshot and lands before the querier reads
 // storage must still be excluded, or its records count twice.
-func TestQueryFlushIDsOnlyWhereStorageMayHoldRows(t *testing.T) {
-	ch := chtest.New(t)
-	i := testIngester(t, ch, t.TempDir(), func(c *Config) {
+// holdingTen starts an ingester whose epochs neither close nor retire by age, with ten
+// records (ids 1-10) of tenant a, and returns a range holding them.
+func holdingTen(t *testing.T, ch *clickhouse.Client) (i *Ingester, before, far int64) {
+	t.Helper()
+	i = testIngester(t, ch, t.TempDir(), func(c *Config) {
 		c.MaxEpochAge = time.Hour
 		c.FlushedRetention = time.Hour
 	})
-	defer services.StopAndAwaitTerminated(context.Background(), i)
-	before := time.Now().UnixNano()
+	t.Cleanup(func() { services.StopAndAwaitTerminated(context.Background(), i) })
+	before = time.Now().UnixNano()
 	pushN(t, i, "a", 0, 10)
-	far := time.Now().Add(time.Hour).UnixNano()
+	return i, before, time.Now().Add(time.Hour).UnixNano()
+}
+
+func TestQueryFlushIDsOnlyWhereStorageMayHoldRows(t *testing.T) {
+	ch := chtest.New(t)
+	i, before, far := holdingTen(t, ch)
 	check := func(when, tenant string, start, end int64, wantEntries, wantIDs int) []uint64 {
 		t.Helper()
 		entries, ids := i.snapshotLogs(tenant, start, end)
@@ -171,14 +178,7 @@ func TestQueryFlushIDsOnlyWhereStorageMayHoldRows(t *testing.T) {
 // under this ingester's flush id, which the querier excludes while the epoch is named,
 // so memory must go on answering for it; the epoch's pending count settles once.
 func TestReleaseCrossingOwnFlushIsStillAnswered(t *testing.T) {
-	i := testIngester(t, chtest.New(t), t.TempDir(), func(c *Config) {
-		c.MaxEpochAge = time.Hour
-		c.FlushedRetention = time.Hour
-	})
-	defer services.StopAndAwaitTerminated(context.Background(), i)
-	before := time.Now().UnixNano()
-	pushN(t, i, "a", 0, 10)
-	far := time.Now().Add(time.Hour).UnixNano()
+	i, before, far := holdingTen(t, chtest.New(t))
 	ids := make([]uint64, 10)
 	for k := range ids {
 		ids[k] = uint64(k + 1)
