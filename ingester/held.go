@@ -141,10 +141,7 @@ func (sp *scannedPush) scanStream(v []byte, base int, res *[]uint32) error {
 			}
 			meta.Labels = append(meta.Labels, l)
 		case num == fStreamPlacement && typ == protowire.BytesType:
-			if meta.Placement == nil {
-				meta.Placement = &pb.Placement{}
-			}
-			if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(fv, meta.Placement); err != nil {
+			if err := mergePlacement(&meta.Placement, fv); err != nil {
 				return fmt.Errorf("stream placement: %w", err)
 			}
 		case num == fStreamRecords && typ == protowire.BytesType:
@@ -178,10 +175,7 @@ func (sp *scannedPush) scanTrace(v []byte, base int, res *[]uint32) error {
 		case fTraceID:
 			meta.TraceId = append([]byte(nil), fv...)
 		case fTracePlacement:
-			if meta.Placement == nil {
-				meta.Placement = &pb.Placement{}
-			}
-			if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(fv, meta.Placement); err != nil {
+			if err := mergePlacement(&meta.Placement, fv); err != nil {
 				return fmt.Errorf("trace placement: %w", err)
 			}
 		case fTraceSpans:
@@ -195,6 +189,15 @@ func (sp *scannedPush) scanTrace(v []byte, base int, res *[]uint32) error {
 		}
 	}
 	return nil
+}
+
+// mergePlacement decodes a placement field into *p as proto.Unmarshal does: a message
+// field that occurs twice is merged.
+func mergePlacement(p **pb.Placement, b []byte) error {
+	if *p == nil {
+		*p = &pb.Placement{}
+	}
+	return proto.UnmarshalOptions{Merge: true}.Unmarshal(b, *p)
 }
 
 // scanRecord checks a LogRecord or Span (shape) as validUTF8 does and, in the same pass,

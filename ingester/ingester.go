@@ -360,26 +360,20 @@ func (i *Ingester) insert(e *epoch, sp *scannedPush, now time.Time) int {
 	}
 	added := 0
 	for _, le := range sp.logs {
-		if _, dup := i.index[le.id]; dup {
-			i.m.duplicates.Inc()
-			continue
+		var ok bool
+		if le.state, ok = i.admitNew(e, le.id, le.n); ok {
+			e.logs = append(e.logs, le)
+			i.index[le.id] = entryRef{ep: e, idx: int32(len(e.logs) - 1)}
+			added++
 		}
-		le.state = i.arrivalState(le.id)
-		e.logs = append(e.logs, le)
-		i.index[le.id] = entryRef{ep: e, idx: int32(len(e.logs) - 1)}
-		i.account(e, heldSize(le.n), le.state)
-		added++
 	}
 	for _, se := range sp.spans {
-		if _, dup := i.index[se.id]; dup {
-			i.m.duplicates.Inc()
-			continue
+		var ok bool
+		if se.state, ok = i.admitNew(e, se.id, se.n); ok {
+			e.spans = append(e.spans, se)
+			i.index[se.id] = entryRef{ep: e, idx: int32(len(e.spans) - 1), span: true}
+			added++
 		}
-		se.state = i.arrivalState(se.id)
-		e.spans = append(e.spans, se)
-		i.index[se.id] = entryRef{ep: e, idx: int32(len(e.spans) - 1), span: true}
-		i.account(e, heldSize(se.n), se.state)
-		added++
 	}
 	if e.pending > 0 {
 		e.doneAt = time.Time{}
@@ -387,6 +381,18 @@ func (i *Ingester) insert(e *epoch, sp *scannedPush, now time.Time) int {
 		e.doneAt = now
 	}
 	return added
+}
+
+// admitNew reports whether record id (n encoded bytes) is not held yet and, if so, counts
+// it into e and returns its state. Callers hold i.mu and add it to e and the index.
+func (i *Ingester) admitNew(e *epoch, id uint64, n uint32) (entryState, bool) {
+	if _, dup := i.index[id]; dup {
+		i.m.duplicates.Inc()
+		return 0, false
+	}
+	st := i.arrivalState(id)
+	i.account(e, heldSize(n), st)
+	return st, true
 }
 
 // arrivalState is pending, or released when another replica flushed the record first.
