@@ -30,11 +30,36 @@ type flushWork struct {
 	minTS    int64
 	maxTS    int64
 
-	logs  clickhouse.LogBatch
-	spans clickhouse.SpanBatch
-	ids   []uint64
+	*flushBatch // while flushEpoch runs
+	ids         []uint64
 	// releases lists, per replica address and tenant, the ids that replica may drop.
 	releases map[string]map[string]*pb.ReleaseRequest
+}
+
+// flushBatch is the columns one flush builds. Flushes reuse them: a fresh batch for
+// every flush cost its INSERT's size in new memory, zeroed and faulted in, and handed
+// back to the kernel soon after (clickhouse.LogBatch).
+type flushBatch struct {
+	logs  clickhouse.LogBatch
+	spans clickhouse.SpanBatch
+}
+
+func (i *Ingester) getBatch() *flushBatch {
+	select {
+	case b := <-i.batches:
+		return b
+	default:
+		return &flushBatch{}
+	}
+}
+
+func (i *Ingester) putBatch(b *flushBatch) {
+	b.logs.Reset()
+	b.spans.Reset()
+	select {
+	case i.batches <- b:
+	default:
+	}
 }
 
 func (w *flushWork) empty() bool { return len(w.logIdx)+len(w.spanIdx) == 0 }
@@ -427,6 +452,11 @@ func (w *flushWork) addRelease(self, tenant string, p *pb.Placement, id uint64, 
 // tells the other replicas. A failure backs off; the records stay pending.
 func (i *Ingester) flushEpoch(ctx context.Context, w *flushWork, now time.Time) error {
 	start := time.Now()
+	w.flushBatch = i.getBatch()
+	defer func() {
+		i.putBatch(w.flushBatch)
+		w.flushBatch = nil
+	}()
 	if w.fallback {
 		if err := i.prepareFallback(ctx, w); err != nil {
 			i.flushFailed(err)

@@ -133,6 +133,8 @@ type Ingester struct {
 	storageOKSince time.Time // zero while flushes fail; see package doc
 	backoff        time.Duration
 	nextFlush      time.Time
+	// batches are emptied flush batches kept for the next flushes (flush.go).
+	batches chan *flushBatch
 }
 
 // HealthyRing is the part of the ring the flush-ownership protocol reads.
@@ -158,6 +160,7 @@ func New(cfg Config, store Store, overrides *limits.Overrides, peers *client.Poo
 		logger: log.With(logger, "component", "ingester"), m: newMetrics(reg),
 		ringOpts: newLifecycler, index: map[uint64]entryRef{}, earlyReleased: map[uint64]time.Time{}, promoted: map[uint64]time.Time{},
 		epochBase: rand.Uint64() &^ 0xffffffff, // flush ids: random high half, counter low half
+		batches:   make(chan *flushBatch, max(1, cfg.FlushConcurrency)),
 	}
 	i.Service = services.NewBasicService(i.starting, i.running, i.stopping).WithName("ingester")
 	return i

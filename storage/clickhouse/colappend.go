@@ -85,13 +85,68 @@ func appendStrings(c column.Interface, v []string) bool {
 	return true
 }
 
-// appendNums appends v to a numeric column whose ch-go type is P.
+// appendStrColumn appends a built String column. Into an empty column (a fresh INSERT's)
+// it hands over v's buffers instead of copying them, capped so that an append there
+// would not write into v's spare room.
+func appendStrColumn(c column.Interface, v *strColumn) bool {
+	s := strCol(c)
+	if s == nil {
+		return false
+	}
+	if s.Rows() == 0 {
+		s.Buf, s.Pos = v.Buf[:len(v.Buf):len(v.Buf)], v.Pos[:len(v.Pos):len(v.Pos)]
+		return true
+	}
+	base := len(s.Buf)
+	s.Buf = append(s.Buf, v.Buf...)
+	s.Pos = slices.Grow(s.Pos, len(v.Pos))
+	for _, p := range v.Pos {
+		s.Pos = append(s.Pos, proto.Position{Start: p.Start + base, End: p.End + base})
+	}
+	return true
+}
+
+// appendNums appends v to a numeric column whose ch-go type is P; an empty column takes
+// v itself (capped, as in appendStrColumn).
 func appendNums[T any, P ~[]T](c column.Interface, v []T) bool {
 	col := numCol[T, P](c)
 	if col == nil {
 		return false
 	}
+	if len(*col) == 0 {
+		*col = v[:len(v):len(v)]
+		return true
+	}
 	*col = append(*col, v...)
+	return true
+}
+
+// appendBuiltArrays appends an Array column built as offsets and values; fill appends
+// the values to the element column.
+func appendBuiltArrays(c column.Interface, offsets []uint64, fill func(values column.Interface) bool) bool {
+	a, ok := c.(*column.Array)
+	if !ok {
+		return false
+	}
+	offs := arrayOffsets(a)
+	if offs == nil {
+		return false
+	}
+	var base uint64
+	if k := len(*offs); k > 0 {
+		base = (*offs)[k-1]
+	}
+	if !fill(a.Base()) {
+		return false
+	}
+	if len(*offs) == 0 {
+		*offs = offsets[:len(offsets):len(offsets)]
+		return true
+	}
+	*offs = slices.Grow(*offs, len(offsets))
+	for _, o := range offsets {
+		*offs = append(*offs, base+o)
+	}
 	return true
 }
 
@@ -153,6 +208,16 @@ func appendColumn(c column.Interface, v any) bool {
 		return appendArrays(c, v, appendNums[uint8, proto.ColUInt8])
 	case [][]int64:
 		return appendArrays(c, v, appendNums[int64, proto.ColInt64])
+	case proto.ColDate:
+		return appendNums[proto.Date, proto.ColDate](c, v)
+	case *strColumn:
+		return appendStrColumn(c, v)
+	case *strArrays:
+		return appendBuiltArrays(c, v.offsets, func(vc column.Interface) bool { return appendStrColumn(vc, &v.values) })
+	case *numArrays[uint8]:
+		return appendBuiltArrays(c, v.offsets, func(vc column.Interface) bool { return appendNums[uint8, proto.ColUInt8](vc, v.values) })
+	case *numArrays[int64]:
+		return appendBuiltArrays(c, v.offsets, func(vc column.Interface) bool { return appendNums[int64, proto.ColInt64](vc, v.values) })
 	}
 	return false
 }

@@ -54,13 +54,20 @@ const (
 	maxBloomFill = 0.5
 )
 
+// lineSource gives a batch's lines by row: its body column, or a plain list in tests.
+type lineSource interface{ at(row int) string }
+
+type lineList []string
+
+func (l lineList) at(row int) string { return l[row] }
+
 // bloomOf builds the filter of lines rows of body. It sizes the filter for every n-gram
 // being distinct, then folds it while it stays at most half full, so repetitive lines
 // get a small filter.
-func bloomOf(body []string, rows []int32, scratch []uint64) ([]byte, []uint64) {
+func bloomOf(body lineSource, rows []int32, scratch []uint64) ([]byte, []uint64) {
 	total := 0
 	for _, r := range rows {
-		total += max(len(body[r])-gramLen+1, 0)
+		total += max(len(body.at(int(r)))-gramLen+1, 0)
 	}
 	m := max(minBloomBits, 1<<bits.Len(uint(total*3/2)))
 	words := m / 64
@@ -71,7 +78,7 @@ func bloomOf(body []string, rows []int32, scratch []uint64) ([]byte, []uint64) {
 	clear(f)
 	mask := uint64(m - 1)
 	for _, r := range rows {
-		s := body[r]
+		s := body.at(int(r))
 		for i := 0; i+gramLen <= len(s); i++ {
 			p := gramHash(gramAt(s, i)) & mask
 			f[p>>6] |= 1 << (p & 63)
@@ -149,6 +156,19 @@ type lineBlocks struct {
 	lo, hi  []int64
 }
 
+func (b *lineBlocks) reset() {
+	clear(b.index)
+	// Cleared, not only truncated: their strings may point into the last flush's records.
+	clear(b.keys)
+	clear(b.service)
+	b.keys, b.service, b.lo, b.hi = b.keys[:0], b.service[:0], b.lo[:0], b.hi[:0]
+	for i := range b.rows {
+		b.rows[i] = b.rows[i][:0]
+	}
+	b.rows = b.rows[:0]
+	b.lastIdx = 0
+}
+
 func (b *lineBlocks) add(k blockKey, service string, row int32, ts int64) {
 	i := b.lastIdx
 	if k != b.last || len(b.keys) == 0 {
@@ -161,7 +181,12 @@ func (b *lineBlocks) add(k blockKey, service string, row int32, ts int64) {
 			b.index[k] = i
 			b.keys = append(b.keys, k)
 			b.service = append(b.service, service)
-			b.rows = append(b.rows, nil)
+			if len(b.rows) < cap(b.rows) { // a Reset batch: reuse the row list's memory
+				b.rows = b.rows[:len(b.rows)+1]
+				b.rows[i] = b.rows[i][:0]
+			} else {
+				b.rows = append(b.rows, nil)
+			}
 			b.lo, b.hi = append(b.lo, ts), append(b.hi, ts)
 		}
 		b.last, b.lastIdx = k, i
@@ -185,7 +210,7 @@ func (b *LogBatch) bloomColumns() []any {
 		tenant[i], day[i], ret[i], service[i] = k.stream.tenant, k.stream.day, k.stream.retention, bl.service[i]
 		stream[i], flush[i], lo[i], hi[i], rows[i] = k.stream.id, k.flushID, bl.lo[i], bl.hi[i], uint32(len(bl.rows[i]))
 		var f []byte
-		f, scratch = bloomOf(b.body, bl.rows[i], scratch)
+		f, scratch = bloomOf(&b.body, bl.rows[i], scratch)
 		bloom[i] = string(f)
 	}
 	b.bloomCols = []any{tenant, day, ret, service, stream, flush, lo, hi, rows, bloom}

@@ -30,7 +30,7 @@ func TestBloomHasSQLMatchesGo(t *testing.T) {
 	hits := 0
 	for k := 0; k < 60; k++ {
 		lines := randomLines(rng, 1+rng.IntN(800))
-		bloom, _ := bloomOf(lines, allRows(len(lines)), nil)
+		bloom, _ := bloomOf(lineList(lines), allRows(len(lines)), nil)
 		lit := fmt.Sprintf("k%013x", rng.Uint64()) // absent, most of the time
 		if k%2 == 0 {
 			l := lines[rng.IntN(len(lines))]

@@ -40,7 +40,7 @@ func TestBloomHasEverySubstring(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{1, 7, 100, 3000} {
 		lines := randomLines(rng, n)
-		bloom, _ := bloomOf(lines, allRows(n), nil)
+		bloom, _ := bloomOf(lineList(lines), allRows(n), nil)
 		for k := 0; k < 2000; k++ {
 			l := lines[rng.IntN(n)]
 			i := rng.IntN(len(l) - gramLen)
@@ -59,14 +59,14 @@ func TestBloomSizeAndFalsePositives(t *testing.T) {
 	for i := range same {
 		same[i] = "GET /healthz 200 ok"
 	}
-	if b, _ := bloomOf(same, allRows(len(same)), nil); len(b) != minBloomBits/8 {
+	if b, _ := bloomOf(lineList(same), allRows(len(same)), nil); len(b) != minBloomBits/8 {
 		t.Errorf("1000 identical lines: bloom of %d bytes, want the minimum %d", len(b), minBloomBits/8)
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	blocks, passed := 300, 0
 	for k := 0; k < blocks; k++ {
 		lines := randomLines(rng, 500)
-		bloom, _ := bloomOf(lines, allRows(len(lines)), nil)
+		bloom, _ := bloomOf(lineList(lines), allRows(len(lines)), nil)
 		set := 0
 		for _, c := range bloom {
 			for ; c != 0; c &= c - 1 {
@@ -118,7 +118,7 @@ func BenchmarkBloomOf(b *testing.B) {
 			for i := range rows {
 				rows[i] = int32(k*100 + i)
 			}
-			_, scratch = bloomOf(lines, rows, scratch)
+			_, scratch = bloomOf(lineList(lines), rows, scratch)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ClickHouse/ch-go/proto"
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -18,50 +19,53 @@ import (
 
 // attrColumns are the parallel key/value/type arrays of one attribute list.
 type attrColumns struct {
-	keys, values [][]string
-	types        [][]uint8
+	keys, values strArrays
+	types        numArrays[uint8]
 }
 
 func (a *attrColumns) add(attrs []*pb.Attr) {
-	k := make([]string, len(attrs))
-	v := make([]string, len(attrs))
-	t := make([]uint8, len(attrs))
-	for i, at := range attrs {
-		k[i], v[i], t[i] = at.Key, at.Value, uint8(at.Type)
+	for _, at := range attrs {
+		a.keys.add(at.Key)
+		a.values.add(at.Value)
+		a.types.add(uint8(at.Type))
 	}
-	a.keys = append(a.keys, k)
-	a.values = append(a.values, v)
-	a.types = append(a.types, t)
+	a.keys.endRow()
+	a.values.endRow()
+	a.types.endRow()
+}
+
+// addShared appends one row of a list many rows share (a resource's attributes).
+func (a *attrColumns) addShared(k, v []string, t []uint8) {
+	a.keys.addRow(k)
+	a.values.addRow(v)
+	a.types.addRow(t)
 }
 
 func (a *attrColumns) grow(n int) {
-	a.keys, a.values, a.types = slices.Grow(a.keys, n), slices.Grow(a.values, n), slices.Grow(a.types, n)
+	a.keys.offsets = slices.Grow(a.keys.offsets, n)
+	a.values.offsets = slices.Grow(a.values.offsets, n)
+	a.types.offsets = slices.Grow(a.types.offsets, n)
 }
 
-func (a *attrColumns) addShared(k, v []string, t []uint8) {
-	a.keys = append(a.keys, k)
-	a.values = append(a.values, v)
-	a.types = append(a.types, t)
-}
+func (a *attrColumns) reset() { a.keys.reset(); a.values.reset(); a.types.reset() }
 
-// LogBatch collects log rows column by column, which is what the native protocol sends;
-// building columns directly saves a row-to-column pass on the flush hot path.
+// LogBatch collects log rows column by column, in the layout the native protocol sends
+// (columns.go). Reset keeps its memory for the next flush.
 type LogBatch struct {
-	tenant                          []string
-	day                             []time.Time
+	tenant                          strColumn
+	day                             proto.ColDate
 	retention                       []uint16
 	ts, observed                    []int64
 	id, flushID, streamID           []uint64
-	service                         []string
-	labelKeys, labelValues          [][]string
+	service                         strColumn
+	labelKeys, labelValues          strArrays
 	sevNum                          []uint8
-	sevText, level, body            []string
-	traceID, spanID                 []string
+	sevText, level, body            strColumn
+	traceID, spanID                 strColumn
 	flags                           []uint32
 	attrs, res                      attrColumns
-	scopeName, scopeVersion, evName []string
-
-	streams streamRows
+	scopeName, scopeVersion, evName strColumn
+	streams                         streamRows
 	// blocks and bloomed feed log_blooms (logbloom.go); bloomCols caches its rows.
 	blocks    lineBlocks
 	bloomed   []uint8
@@ -80,21 +84,44 @@ func (b *LogBatch) Len() int { return len(b.id) }
 
 // Grow reserves room for n more rows, so a flush allocates each column once.
 func (b *LogBatch) Grow(n int) {
-	b.tenant = slices.Grow(b.tenant, n)
+	for _, c := range b.strColumns() {
+		c.Pos = slices.Grow(c.Pos, n)
+	}
 	b.day = slices.Grow(b.day, n)
 	b.retention = slices.Grow(b.retention, n)
 	b.ts, b.observed = slices.Grow(b.ts, n), slices.Grow(b.observed, n)
 	b.id, b.flushID, b.streamID = slices.Grow(b.id, n), slices.Grow(b.flushID, n), slices.Grow(b.streamID, n)
-	b.service = slices.Grow(b.service, n)
-	b.labelKeys, b.labelValues = slices.Grow(b.labelKeys, n), slices.Grow(b.labelValues, n)
+	b.labelKeys.offsets, b.labelValues.offsets = slices.Grow(b.labelKeys.offsets, n), slices.Grow(b.labelValues.offsets, n)
 	b.sevNum = slices.Grow(b.sevNum, n)
-	b.sevText, b.level, b.body = slices.Grow(b.sevText, n), slices.Grow(b.level, n), slices.Grow(b.body, n)
-	b.traceID, b.spanID = slices.Grow(b.traceID, n), slices.Grow(b.spanID, n)
 	b.flags = slices.Grow(b.flags, n)
 	b.attrs.grow(n)
 	b.res.grow(n)
-	b.scopeName, b.scopeVersion, b.evName = slices.Grow(b.scopeName, n), slices.Grow(b.scopeVersion, n), slices.Grow(b.evName, n)
 	b.bloomed = slices.Grow(b.bloomed, n)
+}
+
+func (b *LogBatch) strColumns() []*strColumn {
+	return []*strColumn{&b.tenant, &b.service, &b.sevText, &b.level, &b.body, &b.traceID, &b.spanID, &b.scopeName, &b.scopeVersion, &b.evName}
+}
+
+// Reset empties the batch and keeps its columns' memory: a flush reusing a batch
+// neither allocates nor faults in fresh pages for it.
+func (b *LogBatch) Reset() {
+	for _, c := range b.strColumns() {
+		c.reset()
+	}
+	b.day, b.retention = b.day[:0], b.retention[:0]
+	b.ts, b.observed = b.ts[:0], b.observed[:0]
+	b.id, b.flushID, b.streamID = b.id[:0], b.flushID[:0], b.streamID[:0]
+	b.labelKeys.reset()
+	b.labelValues.reset()
+	b.sevNum, b.flags, b.bloomed = b.sevNum[:0], b.flags[:0], b.bloomed[:0]
+	b.attrs.reset()
+	b.res.reset()
+	b.streams = streamRows{}
+	b.blocks.reset()
+	b.bloomCols = nil
+	b.lastStream, b.lk, b.lv = nil, nil, nil
+	b.lastRes, b.rk, b.rv, b.rt = nil, nil, nil, nil
 }
 
 // Add appends one record. Rows of the same stream and resource share label and resource arrays.
@@ -117,37 +144,37 @@ func (b *LogBatch) Add(tenant string, retentionDays uint16, flushID uint64, s *p
 	b.blocks.add(blockKey{stream: sk, flushID: flushID}, res.GetServiceName(), int32(len(b.id)), r.Timestamp)
 	b.bloomCols = nil
 	b.bloomed = append(b.bloomed, 1)
-	b.tenant = append(b.tenant, tenant)
-	b.day = append(b.day, day)
+	b.tenant.add(tenant)
+	b.day = append(b.day, proto.ToDate(day))
 	b.retention = append(b.retention, retentionDays)
 	b.ts = append(b.ts, r.Timestamp)
 	b.observed = append(b.observed, r.ObservedTimestamp)
 	b.id = append(b.id, r.Id)
 	b.flushID = append(b.flushID, flushID)
 	b.streamID = append(b.streamID, s.StreamId)
-	b.service = append(b.service, res.GetServiceName())
-	b.labelKeys = append(b.labelKeys, b.lk)
-	b.labelValues = append(b.labelValues, b.lv)
+	b.service.add(res.GetServiceName())
+	b.labelKeys.addRow(b.lk)
+	b.labelValues.addRow(b.lv)
 	b.sevNum = append(b.sevNum, uint8(r.SeverityNumber))
-	b.sevText = append(b.sevText, r.SeverityText)
-	b.level = append(b.level, r.Level)
-	b.body = append(b.body, r.Body)
-	b.traceID = append(b.traceID, hexID(r.TraceId))
-	b.spanID = append(b.spanID, hexID(r.SpanId))
+	b.sevText.add(r.SeverityText)
+	b.level.add(r.Level)
+	b.body.add(r.Body)
+	b.traceID.addHex(r.TraceId)
+	b.spanID.addHex(r.SpanId)
 	b.flags = append(b.flags, r.Flags)
 	b.attrs.add(r.Attributes)
 	b.res.addShared(b.rk, b.rv, b.rt)
-	b.scopeName = append(b.scopeName, r.ScopeName)
-	b.scopeVersion = append(b.scopeVersion, r.ScopeVersion)
-	b.evName = append(b.evName, r.EventName)
+	b.scopeName.add(r.ScopeName)
+	b.scopeVersion.add(r.ScopeVersion)
+	b.evName.add(r.EventName)
 }
 
 func (b *LogBatch) columns() []any {
 	return []any{
-		b.tenant, b.day, b.retention, b.ts, b.observed, b.id, b.flushID, b.streamID, b.service,
-		b.labelKeys, b.labelValues, b.sevNum, b.sevText, b.level, b.body, b.traceID, b.spanID, b.flags,
-		b.attrs.keys, b.attrs.values, b.attrs.types, b.res.keys, b.res.values, b.res.types,
-		b.scopeName, b.scopeVersion, b.evName, b.bloomed,
+		&b.tenant, b.day, b.retention, b.ts, b.observed, b.id, b.flushID, b.streamID, &b.service,
+		&b.labelKeys, &b.labelValues, b.sevNum, &b.sevText, &b.level, &b.body, &b.traceID, &b.spanID, b.flags,
+		&b.attrs.keys, &b.attrs.values, &b.attrs.types, &b.res.keys, &b.res.values, &b.res.types,
+		&b.scopeName, &b.scopeVersion, &b.evName, b.bloomed,
 	}
 }
 
@@ -204,6 +231,30 @@ func (b *SpanBatch) Grow(n int) {
 	b.statusCode, b.statusMsg = slices.Grow(b.statusCode, n), slices.Grow(b.statusMsg, n)
 	b.attrs.grow(n)
 	b.res.grow(n)
+}
+
+// Reset empties the batch and keeps its columns' memory for the next flush.
+func (b *SpanBatch) Reset() {
+	b.tenant, b.day, b.retention = truncate(b.tenant), b.day[:0], b.retention[:0]
+	b.traceID, b.spanID, b.parentID, b.traceState = truncate(b.traceID), truncate(b.spanID), truncate(b.parentID), truncate(b.traceState)
+	b.id, b.flushID = b.id[:0], b.flushID[:0]
+	b.service, b.name, b.kind = truncate(b.service), truncate(b.name), b.kind[:0]
+	b.start, b.end, b.duration = b.start[:0], b.end[:0], b.duration[:0]
+	b.statusCode, b.statusMsg = b.statusCode[:0], truncate(b.statusMsg)
+	b.attrs.reset()
+	b.res.reset()
+	b.evTimes, b.evNames, b.evAttrs = truncate(b.evTimes), truncate(b.evNames), truncate(b.evAttrs)
+	b.lnTrace, b.lnSpan, b.lnState, b.lnAttrs = truncate(b.lnTrace), truncate(b.lnSpan), truncate(b.lnState), truncate(b.lnAttrs)
+	b.scopeName, b.scopeVersion, b.flags = truncate(b.scopeName), truncate(b.scopeVersion), b.flags[:0]
+	clear(b.index)
+	b.lastRes, b.rk, b.rv, b.rt = nil, nil, nil, nil
+}
+
+// truncate empties s, clearing what it held first: a batch's strings point into the
+// records of the flush that filled it, which must not stay alive for the next one.
+func truncate[T any](s []T) []T {
+	clear(s)
+	return s[:0]
 }
 
 // Add appends one span.
@@ -285,7 +336,7 @@ func (b *SpanBatch) columns() []any {
 	return []any{
 		b.tenant, b.day, b.retention, b.traceID, b.spanID, b.parentID, b.traceState, b.id, b.flushID,
 		b.service, b.name, b.kind, b.start, b.end, b.duration, b.statusCode, b.statusMsg,
-		b.attrs.keys, b.attrs.values, b.attrs.types, b.res.keys, b.res.values, b.res.types,
+		&b.attrs.keys, &b.attrs.values, &b.attrs.types, &b.res.keys, &b.res.values, &b.res.types,
 		b.evTimes, b.evNames, b.evAttrs, b.lnTrace, b.lnSpan, b.lnState, b.lnAttrs,
 		b.scopeName, b.scopeVersion, b.flags,
 	}
@@ -440,6 +491,7 @@ func (c *Client) insert(ctx context.Context, table string, defs []string, cols [
 		if appendColumn(chCols[i], col) {
 			continue
 		}
+		col = plainColumn(col)
 		var err error
 		// Array columns go row by row: clickhouse-go appends a []T row without reflection,
 		// while a whole [][]T column goes through reflect for every element.

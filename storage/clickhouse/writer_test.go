@@ -3,6 +3,7 @@ package clickhouse_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,5 +159,117 @@ func TestStoredAmongAndStoredIDs(t *testing.T) {
 	byFlush, err := c.StoredIDs(ctx, 77)
 	if err != nil || len(byFlush) != 4000 {
 		t.Fatalf("StoredIDs(77) = %d ids, %v; want 4000", len(byFlush), err)
+	}
+}
+
+// A batch is Reset and reused by the next flush; each flush must store exactly its own
+// rows, with nothing left over from a longer batch before it (strings, arrays split
+// at the right rows, days, blooms).
+func TestReusedLogBatchStoresEachFlushExactly(t *testing.T) {
+	c := chtest.New(t)
+	ctx := context.Background()
+	base := time.Date(2026, 11, 25, 23, 59, 0, 0, time.UTC).UnixNano()
+	streams := []*pb.LogStream{
+		{StreamId: 1, Labels: []*pb.Label{{Name: "service_name", Value: "a"}, {Name: "pod", Value: "p1"}}},
+		{StreamId: 2, Labels: []*pb.Label{{Name: "service_name", Value: "b"}}},
+	}
+	resources := []*pb.Resource{
+		{ServiceName: "a", Attributes: []*pb.Attr{{Key: "host.name", Value: "h1"}, {Key: "pid", Value: "7", Type: pb.AttrType_ATTR_TYPE_INT}}},
+		{ServiceName: "b"},
+	}
+	// record k is fully determined by k, so a row read back can be checked on its own.
+	record := func(k int) (*pb.LogStream, *pb.Resource, *pb.LogRecord) {
+		r := &pb.LogRecord{Id: uint64(k), Timestamp: base + int64(k)*int64(time.Second), Level: []string{"info", "error"}[k%2],
+			Body: fmt.Sprintf("line %d %s", k, strings.Repeat("x", k%37))}
+		if k%3 == 0 {
+			r.TraceId = []byte{byte(k), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+			r.SpanId = []byte{byte(k), 1, 2, 3, 4, 5, 6, 7}
+		}
+		for a := range k % 4 {
+			r.Attributes = append(r.Attributes, &pb.Attr{Key: fmt.Sprintf("k%d", a), Value: fmt.Sprintf("v%d.%d", k, a), Type: pb.AttrType(a % 3)})
+		}
+		return streams[k%2], resources[k%2], r
+	}
+	flushes := []struct {
+		id       uint64
+		from, to int
+	}{{1, 0, 300}, {2, 1000, 1120}, {3, 2000, 2050}}
+	var b clickhouse.LogBatch
+	for _, f := range flushes {
+		b.Reset()
+		b.Grow(f.to - f.from)
+		for k := f.from; k < f.to; k++ {
+			s, res, r := record(k)
+			b.Add("t1", 30, f.id, s, res, r)
+		}
+		if err := c.WriteLogs(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := c.Conn().Query(ctx, fmt.Sprintf(`SELECT id, flush_id, toString(day), timestamp, stream_id, service_name, level, body, trace_id, span_id,
+		labels_keys, labels_values, attr_keys, attr_values, attr_types, res_keys, res_values FROM %s.logs ORDER BY id`, c.Database()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []uint64
+	for rows.Next() {
+		var (
+			id, flushID, streamID                      uint64
+			day, service, level, body, traceID, spanID string
+			ts                                         int64
+			lk, lv, ak, av, rk, rv                     []string
+			at                                         []uint8
+		)
+		if err := rows.Scan(&id, &flushID, &day, &ts, &streamID, &service, &level, &body, &traceID, &spanID, &lk, &lv, &ak, &av, &at, &rk, &rv); err != nil {
+			t.Fatal(err)
+		}
+		s, res, r := record(int(id))
+		var wak, wav []string
+		var wat []uint8
+		for _, a := range r.Attributes {
+			wak, wav, wat = append(wak, a.Key), append(wav, a.Value), append(wat, uint8(a.Type))
+		}
+		var wlk, wlv, wrk, wrv []string
+		for _, l := range s.Labels {
+			wlk, wlv = append(wlk, l.Name), append(wlv, l.Value)
+		}
+		for _, a := range res.Attributes {
+			wrk, wrv = append(wrk, a.Key), append(wrv, a.Value)
+		}
+		want := fmt.Sprint(time.Unix(0, r.Timestamp).UTC().Format("2006-01-02"), r.Timestamp, s.StreamId, res.ServiceName, r.Level, r.Body,
+			fmt.Sprintf("%x", r.TraceId), fmt.Sprintf("%x", r.SpanId), wlk, wlv, wak, wav, wat, wrk, wrv)
+		have := fmt.Sprint(day, ts, streamID, service, level, body, traceID, spanID, lk, lv, ak, av, at, rk, rv)
+		if have != want {
+			t.Fatalf("row %d (flush %d):\n got %s\nwant %s", id, flushID, have, want)
+		}
+		got = append(got, id)
+	}
+	var want []uint64
+	for _, f := range flushes {
+		for k := f.from; k < f.to; k++ {
+			want = append(want, uint64(k))
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("stored ids %v,\nwant %v", got, want)
+	}
+	// Each flush's blooms cover its own rows: a reused batch must not count the rows of
+	// the longer batch before it.
+	bl, err := c.Conn().Query(ctx, fmt.Sprintf("SELECT flush_id, sum(rows) FROM %s.log_blooms GROUP BY flush_id ORDER BY flush_id", c.Database()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bl.Close()
+	var blooms []string
+	for bl.Next() {
+		var f, n uint64
+		if err := bl.Scan(&f, &n); err != nil {
+			t.Fatal(err)
+		}
+		blooms = append(blooms, fmt.Sprintf("%d:%d", f, n))
+	}
+	if fmt.Sprint(blooms) != "[1:300 2:120 3:50]" {
+		t.Fatalf("log_blooms rows per flush %v, want [1:300 2:120 3:50]", blooms)
 	}
 }
