@@ -60,8 +60,9 @@ type Distributor struct {
 	limiters map[string]*rate.Limiter
 	streams  *streamTracker
 
-	m    metrics
-	recv receivers
+	m       metrics
+	recv    receivers
+	reqBufs requestBuffers
 }
 
 type metrics struct {
@@ -88,6 +89,7 @@ func New(cfg Config, r dsring.DoBatchRing, pool *client.Pool, overrides *limits.
 		cfg: cfg, ring: r, pool: pool, overrides: overrides,
 		logger: log.With(logger, "component", "distributor"), now: time.Now,
 		limiters: map[string]*rate.Limiter{}, streams: newStreamTracker(), m: newMetrics(reg),
+		reqBufs: make(requestBuffers, 64),
 	}
 	d.Service = services.NewIdleService(d.startReceivers, d.stopReceivers).WithName("distributor")
 	return d
@@ -190,8 +192,8 @@ func (d *Distributor) replicate(ctx context.Context, tenant string, c *converted
 	err := dsring.DoBatchWithOptions(ctx, dsring.Write, pr, keys, func(inst dsring.InstanceDesc, idx []int) error {
 		err := d.pushTo(client.WithTenant(wctx, tenant), inst.Addr, func() *pb.PushRequest {
 			return buildRequest(tenant, c, pr.Sets, inst.Addr, idx)
-		}, func() ([]byte, error) {
-			return enc.request(pr.Sets, inst.Addr, idx)
+		}, func(buf []byte) ([]byte, error) {
+			return enc.request(buf, pr.Sets, inst.Addr, idx)
 		})
 		if err != nil {
 			level.Debug(d.logger).Log("msg", "push to ingester failed", "addr", inst.Addr, "err", err)
@@ -209,7 +211,7 @@ func (d *Distributor) replicate(ctx context.Context, tenant string, c *converted
 
 // pushTo sends a request to the ingester at addr: built as objects if it runs in this
 // process, else marshalled, as bytes it writes to its WAL unchanged.
-func (d *Distributor) pushTo(ctx context.Context, addr string, build func() *pb.PushRequest, marshal func() ([]byte, error)) error {
+func (d *Distributor) pushTo(ctx context.Context, addr string, build func() *pb.PushRequest, marshal func(buf []byte) ([]byte, error)) error {
 	if in := d.pool.Local(addr); in != nil {
 		_, err := in.Push(ctx, build())
 		return err
@@ -218,11 +220,12 @@ func (d *Distributor) pushTo(ctx context.Context, addr string, build func() *pb.
 	if err != nil {
 		return err
 	}
-	raw, err := marshal()
+	raw, err := marshal(d.reqBufs.get())
 	if err != nil {
 		return err
 	}
 	_, err = cl.PushRaw(ctx, &pb.RawPushRequest{Request: raw})
+	d.reqBufs.put(raw)
 	return err
 }
 

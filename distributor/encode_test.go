@@ -1,11 +1,14 @@
 package distributor
 
 import (
+	"bytes"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -56,9 +59,12 @@ func TestPushEncoderMatchesBuildRequest(t *testing.T) {
 	}
 	enc := newPushEncoder("team-a", c)
 	var wg sync.WaitGroup
-	for _, addr := range addrs {
+	for k, addr := range addrs {
+		// Requests are built into the buffers of earlier ones: none, one too small to
+		// hold it, and ones with room, full of other bytes.
+		bufs := [][]byte{nil, bytes.Repeat([]byte{0xff}, 10), bytes.Repeat([]byte{0xff}, 1<<20), make([]byte, 7, 1<<20)}
 		wg.Go(func() {
-			raw, err := enc.request(sets, addr, byAddr[addr])
+			raw, err := enc.request(bufs[k], sets, addr, byAddr[addr])
 			if err != nil {
 				t.Error(err)
 				return
@@ -94,4 +100,25 @@ func testTraces(n int) ptrace.Traces {
 		}
 	}
 	return td
+}
+
+// A distributor keeps the buffers of sent requests for the next ones (an unbuffered
+// channel would silently keep none).
+func TestDistributorKeepsRequestBuffers(t *testing.T) {
+	d := New(Config{}, nil, nil, nil, prometheus.NewRegistry(), log.NewNopLogger())
+	if got := d.reqBufs.get(); got != nil {
+		t.Fatalf("a new distributor has a buffer of %d bytes", cap(got))
+	}
+	d.reqBufs.put(make([]byte, 5, 100))
+	if got := d.reqBufs.get(); len(got) != 0 || cap(got) != 100 {
+		t.Fatalf("got back a buffer of len %d cap %d, want the 100-byte one, empty", len(got), cap(got))
+	}
+}
+
+func TestRequestBuffersDropHugeOnes(t *testing.T) {
+	b := make(requestBuffers, 2)
+	b.put(make([]byte, 0, maxKeptRequest+1))
+	if got := b.get(); got != nil {
+		t.Fatalf("kept a buffer of %d bytes, over the %d limit", cap(got), maxKeptRequest)
+	}
 }
