@@ -724,7 +724,7 @@ var hotFrames = []bench.Frame{
 	{Label: "&nbsp;&nbsp;in-memory insert (entries, id index)", Func: "github.com/strataobs/strata/ingester.(*Ingester).insert"},
 	{Label: "ingester: flush of one batch", Func: "github.com/strataobs/strata/ingester.(*Ingester).flushEpoch"},
 	{Label: "&nbsp;&nbsp;build: decode held records into LogBatch columns", Func: "github.com/strataobs/strata/ingester.(*Ingester).build"},
-	{Label: "&nbsp;&nbsp;insert: ClickHouse columns, LZ4, send", Func: "github.com/strataobs/strata/storage/clickhouse.(*Client).insert"},
+	{Label: "&nbsp;&nbsp;insert: ClickHouse columns (encode, compress unless on loopback, send)", Func: "github.com/strataobs/strata/storage/clickhouse.(*Client).insert"},
 	{Label: "ingester: release RPCs to replicas", Func: "github.com/strataobs/strata/ingester.(*Ingester).sendReleases"},
 	{Label: "GC background marking", Func: "runtime.gcBgMarkWorker"},
 	{Label: "allocation, all callers (mallocgc; overlaps the rows above)", Func: "runtime.mallocgc"},
