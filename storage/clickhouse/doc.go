@@ -22,6 +22,14 @@
 //
 // Every INSERT names its columns: 18.16 rejects a batch otherwise.
 //
+// # Writers
+//
+// LogBatch and SpanBatch (writer.go) collect a flush's rows column by column, strings as
+// the bytes and positions ch-go encodes and arrays as offsets and values (columns.go);
+// insert hands those to clickhouse-go's columns without copying (colappend.go). A batch
+// that is Reset keeps its memory for the next flush. Blocks go uncompressed to loopback
+// addresses and LZ4-compressed elsewhere (-clickhouse.compression).
+//
 // # Cluster
 //
 // With a cluster name (Config.Cluster) the data tables are <table>_local on every server
