@@ -153,35 +153,17 @@ func appendBuiltArrays(c column.Interface, offsets []uint64, fill func(values co
 // appendArrays appends rows to an Array column, each row one array; the element column
 // is filled by fill, which reports false when it cannot.
 func appendArrays[T any](c column.Interface, rows [][]T, fill func(values column.Interface, flat []T) bool) bool {
-	a, ok := c.(*column.Array)
-	if !ok {
-		return false
-	}
-	offs := arrayOffsets(a)
-	if offs == nil {
-		return false
-	}
 	n := 0
 	for _, r := range rows {
 		n += len(r)
 	}
 	flat := make([]T, 0, n)
+	offsets := make([]uint64, 0, len(rows))
 	for _, r := range rows {
 		flat = append(flat, r...)
+		offsets = append(offsets, uint64(len(flat)))
 	}
-	if !fill(a.Base(), flat) {
-		return false
-	}
-	var end uint64
-	if k := len(*offs); k > 0 {
-		end = (*offs)[k-1]
-	}
-	*offs = slices.Grow(*offs, len(rows))
-	for _, r := range rows {
-		end += uint64(len(r))
-		*offs = append(*offs, end)
-	}
-	return true
+	return appendBuiltArrays(c, offsets, func(values column.Interface) bool { return fill(values, flat) })
 }
 
 // appendColumn appends a whole column of values the fast way, reporting false when the
