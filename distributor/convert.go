@@ -50,7 +50,7 @@ type validator struct {
 	// allocations per request instead of a dozen per record, where allocating and
 	// collecting them was a third of a distributor's CPU. All of them die with the request.
 	records  chunk[pb.LogRecord]
-	attrs1   chunk[pb.Attr]
+	attrVals chunk[pb.Attr]
 	attrPtrs chunk[*pb.Attr]
 	idBytes  chunk[byte]
 }
@@ -126,7 +126,7 @@ func (v *validator) attrs(m pcommon.Map, what string) ([]*pb.Attr, string, strin
 		return nil, "", ""
 	}
 	out := v.attrPtrs.take(m.Len())[:0]
-	slab := v.attrs1.take(m.Len())
+	slab := v.attrVals.take(m.Len())
 	var reason, msg string
 	m.Range(func(k string, val pcommon.Value) bool {
 		if reason, msg = v.checkAttrKey(what, k); reason != "" {

@@ -134,3 +134,40 @@ func TestPressedEpochClosesEarly(t *testing.T) {
 		}
 	}
 }
+
+// Flushes build into one kept batch, emptied between them, and store exactly their own
+// records.
+func TestFlushesReuseTheirBatch(t *testing.T) {
+	store := chtest.New(t)
+	i := testIngester(t, store, t.TempDir(), func(cfg *Config) {
+		cfg.FlushCheckPeriod = time.Hour
+		cfg.FlushConcurrency = 1
+	})
+	defer services.StopAndAwaitTerminated(context.Background(), i)
+	var kept *flushBatch
+	for round, n := range []int{30, 10} {
+		pushN(t, i, "t", round*1000, n)
+		if pending := i.flushPass(context.Background(), time.Now(), true); pending != 0 {
+			t.Fatalf("round %d: %d records still pending", round, pending)
+		}
+		if len(i.batches) != 1 {
+			t.Fatalf("round %d: %d batches kept, want 1", round, len(i.batches))
+		}
+		b := <-i.batches
+		if b.logs.Len() != 0 || b.spans.Len() != 0 {
+			t.Fatalf("round %d: the kept batch holds %d logs and %d spans, want it emptied", round, b.logs.Len(), b.spans.Len())
+		}
+		if kept != nil && b != kept {
+			t.Fatalf("round %d: the flush built into a new batch, not the kept one", round)
+		}
+		kept = b
+		i.batches <- b
+	}
+	var rows, ids uint64
+	if err := store.Conn().QueryRow(context.Background(), "SELECT count(), uniqExact(id) FROM "+store.Database()+".logs").Scan(&rows, &ids); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 40 || ids != 40 {
+		t.Fatalf("storage holds %d rows of %d ids, want 40 of 40", rows, ids)
+	}
+}
