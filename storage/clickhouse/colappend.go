@@ -85,24 +85,15 @@ func appendStrings(c column.Interface, v []string) bool {
 	return true
 }
 
-// appendStrColumn appends a built String column. Into an empty column (a fresh INSERT's)
-// it hands over v's buffers instead of copying them, capped so that an append there
-// would not write into v's spare room.
+// appendStrColumn hands a built String column's buffers to an empty column (a fresh
+// INSERT's) instead of copying them, capped so that an append there would not write into
+// v's spare room. A column that already has rows is left to clickhouse-go's appends.
 func appendStrColumn(c column.Interface, v *strColumn) bool {
 	s := strCol(c)
-	if s == nil {
+	if s == nil || s.Rows() != 0 {
 		return false
 	}
-	if s.Rows() == 0 {
-		s.Buf, s.Pos = v.Buf[:len(v.Buf):len(v.Buf)], v.Pos[:len(v.Pos):len(v.Pos)]
-		return true
-	}
-	base := len(s.Buf)
-	s.Buf = append(s.Buf, v.Buf...)
-	s.Pos = slices.Grow(s.Pos, len(v.Pos))
-	for _, p := range v.Pos {
-		s.Pos = append(s.Pos, proto.Position{Start: p.Start + base, End: p.End + base})
-	}
+	s.Buf, s.Pos = v.Buf[:len(v.Buf):len(v.Buf)], v.Pos[:len(v.Pos):len(v.Pos)]
 	return true
 }
 
@@ -198,8 +189,6 @@ func appendColumn(c column.Interface, v any) bool {
 		return appendBuiltArrays(c, v.offsets, func(vc column.Interface) bool { return appendStrColumn(vc, &v.values) })
 	case *numArrays[uint8]:
 		return appendBuiltArrays(c, v.offsets, func(vc column.Interface) bool { return appendNums[uint8, proto.ColUInt8](vc, v.values) })
-	case *numArrays[int64]:
-		return appendBuiltArrays(c, v.offsets, func(vc column.Interface) bool { return appendNums[int64, proto.ColInt64](vc, v.values) })
 	}
 	return false
 }

@@ -60,9 +60,9 @@ type strArrays struct {
 
 func (a *strArrays) addRow(vs []string) {
 	for _, v := range vs {
-		a.values.Append(v)
+		a.add(v)
 	}
-	a.offsets = append(a.offsets, uint64(a.values.Rows()))
+	a.endRow()
 }
 
 // add appends one value to the row being built; endRow closes it.
@@ -92,7 +92,7 @@ type numArrays[T any] struct {
 
 func (a *numArrays[T]) addRow(vs []T) {
 	a.values = append(a.values, vs...)
-	a.offsets = append(a.offsets, uint64(len(a.values)))
+	a.endRow()
 }
 
 func (a *numArrays[T]) add(v T) { a.values = append(a.values, v) }
@@ -118,8 +118,6 @@ func plainColumn(v any) any {
 	case *strArrays:
 		return v.rows()
 	case *numArrays[uint8]:
-		return v.rows()
-	case *numArrays[int64]:
 		return v.rows()
 	case proto.ColDate:
 		out := make([]time.Time, len(v))
