@@ -50,15 +50,40 @@ func Binary(t testing.TB) string {
 	return buildPath
 }
 
-// FreePort returns a TCP port free on host at the time of the call.
+var (
+	portsMu sync.Mutex
+	ports   = map[string]bool{} // host:port handed out by FreePort in this process
+)
+
+// FreePort returns a port free on host for both TCP and UDP (memberlist listens on both)
+// at the time of the call, and never the same one twice in a process: the kernel may give
+// a just-closed ephemeral port out again, and a process once got one port for its OTLP
+// receiver and its memberlist (TestClusterStoresOneCopy: "address already in use").
 func FreePort(t testing.TB, host string) int {
 	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatalf("find free port on %s: %v", host, err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			t.Fatalf("find free port on %s: %v", host, err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		u, err := net.ListenPacket("udp", addr)
+		l.Close()
+		if err != nil {
+			continue
+		}
+		u.Close()
+		if ports[addr] {
+			continue
+		}
+		ports[addr] = true
+		return port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatalf("no free port on %s after 100 tries", host)
+	return 0
 }
 
 // Process is one strata process.
