@@ -43,6 +43,7 @@ func (se *spanEntry) tenant() string { return se.push.tenant }
 // epoch is a flush unit; see the package doc.
 type epoch struct {
 	id       uint64
+	seq      uint32 // names the epoch in entryRefs (Ingester.bySeq)
 	opened   time.Time
 	closed   time.Time // zero while open
 	firstSeg int
@@ -60,32 +61,3 @@ func (e *epoch) retired() bool { return e.retiredFlag }
 func (e *epoch) isClosed() bool { return !e.closed.IsZero() }
 
 func (e *epoch) records() int { return len(e.logs) + len(e.spans) }
-
-// entryRef locates a live record by id; it is also the duplicate filter.
-type entryRef struct {
-	ep   *epoch
-	idx  int32
-	span bool
-}
-
-func (r entryRef) state() entryState {
-	if r.span {
-		return r.ep.spans[r.idx].state
-	}
-	return r.ep.logs[r.idx].state
-}
-
-func (r entryRef) setState(s entryState) {
-	if r.span {
-		r.ep.spans[r.idx].state = s
-	} else {
-		r.ep.logs[r.idx].state = s
-	}
-}
-
-func (r entryRef) placement() *pb.Placement {
-	if r.span {
-		return r.ep.spans[r.idx].trace.Placement
-	}
-	return r.ep.logs[r.idx].stream.Placement
-}

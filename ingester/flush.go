@@ -560,11 +560,12 @@ func (i *Ingester) retire(now time.Time) {
 			continue
 		}
 		for k := range e.logs {
-			delete(i.index, e.logs[k].id)
+			i.index.delete(e.logs[k].id)
 		}
 		for k := range e.spans {
-			delete(i.index, e.spans[k].id)
+			i.index.delete(e.spans[k].id)
 		}
+		delete(i.bySeq, e.seq)
 		i.memBytes -= e.bytes
 		e.retiredFlag = true
 		e.logs, e.spans = nil, nil

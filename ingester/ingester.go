@@ -101,7 +101,9 @@ type Ingester struct {
 	mu        sync.Mutex
 	cur       *epoch
 	epochs    []*epoch // oldest first, cur last
-	index     map[uint64]entryRef
+	index     idIndex
+	bySeq     map[uint32]*epoch // live epochs by seq, for entryRefs
+	nextSeq   uint32
 	memBytes  int64
 	closing   bool
 	epochBase uint64
@@ -158,7 +160,7 @@ func New(cfg Config, store Store, overrides *limits.Overrides, peers *client.Poo
 	i := &Ingester{
 		cfg: cfg, store: store, overrides: overrides, peers: peers,
 		logger: log.With(logger, "component", "ingester"), m: newMetrics(reg),
-		ringOpts: newLifecycler, index: map[uint64]entryRef{}, earlyReleased: map[uint64]time.Time{}, promoted: map[uint64]time.Time{},
+		ringOpts: newLifecycler, index: newIDIndex(3 * cfg.MaxEpochRecords), bySeq: map[uint32]*epoch{}, earlyReleased: map[uint64]time.Time{}, promoted: map[uint64]time.Time{},
 		epochBase: rand.Uint64() &^ 0xffffffff, // flush ids: random high half, counter low half
 		batches:   make(chan *flushBatch, max(1, cfg.FlushConcurrency)),
 	}
@@ -260,10 +262,19 @@ func (i *Ingester) Addr() string {
 	return i.lifecycler.GetInstanceAddr()
 }
 
+// addEpoch gives e its seq and makes entryRefs to it resolvable. Callers hold i.mu
+// (or own i alone, while it starts).
+func (i *Ingester) addEpoch(e *epoch) *epoch {
+	i.nextSeq++
+	e.seq = i.nextSeq
+	i.bySeq[e.seq] = e
+	return e
+}
+
 func (i *Ingester) newEpoch(now time.Time) *epoch {
 	i.epochSeq++
 	_, last := i.wal.Segments()
-	e := &epoch{id: i.epochBase | (i.epochSeq & 0xffffffff), opened: now, firstSeg: last}
+	e := i.addEpoch(&epoch{id: i.epochBase | (i.epochSeq & 0xffffffff), opened: now, firstSeg: last})
 	if prev := i.cur; prev != nil {
 		// Sized like the epoch before it (under steady load epochs are alike): grown by
 		// append, a 200,000-entry epoch was copied over and over, 12% of an RF=3 ingester's CPU.
@@ -363,18 +374,20 @@ func (i *Ingester) insert(e *epoch, sp *scannedPush, now time.Time) int {
 	}
 	added := 0
 	for _, le := range sp.logs {
-		var ok bool
-		if le.state, ok = i.admitNew(e, le.id, le.n); ok {
+		if ref, ok := i.admitNew(e, le.id, le.n); ok {
+			le.state = i.arrivalState(le.id)
+			i.account(e, heldSize(le.n), le.state)
+			*ref = logRef(e, len(e.logs))
 			e.logs = append(e.logs, le)
-			i.index[le.id] = entryRef{ep: e, idx: int32(len(e.logs) - 1)}
 			added++
 		}
 	}
 	for _, se := range sp.spans {
-		var ok bool
-		if se.state, ok = i.admitNew(e, se.id, se.n); ok {
+		if ref, ok := i.admitNew(e, se.id, se.n); ok {
+			se.state = i.arrivalState(se.id)
+			i.account(e, heldSize(se.n), se.state)
+			*ref = spanRef(e, len(e.spans))
 			e.spans = append(e.spans, se)
-			i.index[se.id] = entryRef{ep: e, idx: int32(len(e.spans) - 1), span: true}
 			added++
 		}
 	}
@@ -386,16 +399,27 @@ func (i *Ingester) insert(e *epoch, sp *scannedPush, now time.Time) int {
 	return added
 }
 
-// admitNew reports whether record id (n encoded bytes) is not held yet and, if so, counts
-// it into e and returns its state. Callers hold i.mu and add it to e and the index.
-func (i *Ingester) admitNew(e *epoch, id uint64, n uint32) (entryState, bool) {
-	if _, dup := i.index[id]; dup {
+// admitNew claims record id's place in the index unless the id is held already (a
+// repeat, counted). Callers hold i.mu, then set the ref and add the record to e.
+func (i *Ingester) admitNew(e *epoch, id uint64, n uint32) (*entryRef, bool) {
+	ref, fresh := i.index.claim(id)
+	if !fresh {
 		i.m.duplicates.Inc()
-		return 0, false
 	}
-	st := i.arrivalState(id)
-	i.account(e, heldSize(n), st)
-	return st, true
+	return ref, fresh
+}
+
+// held finds record id in memory: its epoch and its state. Callers hold i.mu.
+func (i *Ingester) held(id uint64) (*epoch, *entryState, bool) {
+	ref, ok := i.index.get(id)
+	if !ok {
+		return nil, nil, false
+	}
+	e := i.bySeq[ref.seq]
+	if ref.isSpan() {
+		return e, &e.spans[ref.index()].state, true
+	}
+	return e, &e.logs[ref.index()].state, true
 }
 
 // arrivalState is pending, or released when another replica flushed the record first.
@@ -443,18 +467,18 @@ func (i *Ingester) Release(ctx context.Context, req *pb.ReleaseRequest) (*pb.Rel
 func (i *Ingester) release(ids []uint64, now time.Time) int {
 	n := 0
 	for _, id := range ids {
-		ref, ok := i.index[id]
+		e, st, ok := i.held(id)
 		if !ok {
 			if len(i.earlyReleased) < maxEarlyReleased {
 				i.earlyReleased[id] = now
 			}
 			continue
 		}
-		if ref.state() != statePending {
+		if *st != statePending {
 			continue
 		}
-		ref.setState(stateReleased)
-		i.settle(ref.ep, now)
+		*st = stateReleased
+		i.settle(e, now)
 		n++
 	}
 	return n

@@ -55,9 +55,10 @@ func TestPromoteFlushesWithoutWaiting(t *testing.T) {
 		t.Fatalf("%d rows, want 2: the record not promoted waits for its owner", n)
 	}
 	i.mu.Lock()
-	ref, ok := i.index[23]
+	_, st, ok := i.held(23)
+	pending := ok && *st == statePending
 	i.mu.Unlock()
-	if !ok || ref.state() != statePending {
+	if !pending {
 		t.Fatalf("record 23 should still be pending in memory")
 	}
 }

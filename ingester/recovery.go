@@ -72,7 +72,7 @@ func (i *Ingester) replay() error {
 			}
 			e := epochs[id]
 			if e == nil {
-				e = &epoch{id: id, opened: now, closed: now, firstSeg: seg}
+				e = i.addEpoch(&epoch{id: id, opened: now, closed: now, firstSeg: seg})
 				epochs[id] = e
 				i.epochs = append(i.epochs[:len(i.epochs)-1], e, i.cur)
 			}
@@ -99,8 +99,8 @@ func (i *Ingester) replay() error {
 		return fmt.Errorf("replay WAL: %w", err)
 	}
 	i.resolveUncertain(uncertain, now)
-	i.m.replayed.Add(float64(len(i.index)))
-	level.Info(i.logger).Log("msg", "WAL replayed", "pushes", pushes, "records_in_memory", len(i.index), "epochs", len(epochs),
+	i.m.replayed.Add(float64(i.index.len()))
+	level.Info(i.logger).Log("msg", "WAL replayed", "pushes", pushes, "records_in_memory", i.index.len(), "epochs", len(epochs),
 		"undecodable", bad, "stats", fmt.Sprintf("%+v", stats), "duration", time.Since(start))
 	return nil
 }
@@ -113,16 +113,16 @@ func (i *Ingester) replay() error {
 // by the kill -9 cluster test: counts short by a whole batch). Callers hold i.mu.
 func (i *Ingester) markFlushed(ids []uint64, now time.Time) {
 	for _, id := range ids {
-		ref, ok := i.index[id]
+		e, st, ok := i.held(id)
 		if !ok {
 			continue
 		}
-		switch ref.state() {
+		switch *st {
 		case statePending:
-			ref.setState(stateFlushed)
-			i.settle(ref.ep, now)
+			*st = stateFlushed
+			i.settle(e, now)
 		case stateReleased: // settled when it was released
-			ref.setState(stateFlushed)
+			*st = stateFlushed
 		}
 	}
 }

@@ -61,7 +61,7 @@ func (i *Ingester) Stats(context.Context, *pb.StatsRequest) (*pb.StatsResponse, 
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	resp.MemoryRecords = int64(len(i.index))
+	resp.MemoryRecords = int64(i.index.len())
 	resp.MemoryBytes = i.memBytes
 	for _, e := range i.epochs {
 		if e.pending > 0 {
