@@ -298,19 +298,17 @@ func (c *retentionCache) days(i *Ingester, tenant string) uint16 {
 // released and builds the batch from the rest.
 func (i *Ingester) prepareFallback(ctx context.Context, w *flushWork) error {
 	i.mu.Lock()
-	recs := make([]clickhouse.RecordKey, 0, len(w.logIdx)+len(w.spanIdx))
+	ids := make([]uint64, 0, len(w.logIdx)+len(w.spanIdx))
 	for _, k := range w.logIdx {
-		le := &w.ep.logs[k]
-		recs = append(recs, clickhouse.RecordKey{Tenant: le.tenant(), Service: le.res.GetServiceName(), TS: le.ts, ID: le.id})
+		ids = append(ids, w.ep.logs[k].id)
 	}
 	for _, k := range w.spanIdx {
-		se := &w.ep.spans[k]
-		recs = append(recs, clickhouse.RecordKey{Span: true, Tenant: se.tenant(), Service: se.res.GetServiceName(), TS: se.ts, ID: se.id})
+		ids = append(ids, w.ep.spans[k].id)
 	}
 	i.mu.Unlock()
 	qctx, cancel := context.WithTimeout(ctx, i.cfg.FlushTimeout)
 	defer cancel()
-	stored, err := i.store.StoredAmong(qctx, recs, w.ep.id)
+	stored, err := i.store.StoredAmong(qctx, ids, w.minTS, w.maxTS, w.ep.id)
 	if err != nil {
 		return fmt.Errorf("check stored records before fallback flush: %w", err)
 	}

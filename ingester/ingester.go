@@ -77,9 +77,9 @@ type Store interface {
 	WriteSpans(ctx context.Context, b *clickhouse.SpanBatch) error
 	// StoredIDs returns the ids of the records stored under a flush id.
 	StoredIDs(ctx context.Context, flushID uint64) (map[uint64]bool, error)
-	// StoredAmong returns which of recs are stored under a flush id other than
-	// exceptFlushID, whoever flushed them.
-	StoredAmong(ctx context.Context, recs []clickhouse.RecordKey, exceptFlushID uint64) (map[uint64]bool, error)
+	// StoredAmong returns which of ids are stored under a flush id other than
+	// exceptFlushID, whoever flushed them; records lie within [minTS, maxTS] (unix ns).
+	StoredAmong(ctx context.Context, ids []uint64, minTS, maxTS int64, exceptFlushID uint64) (map[uint64]bool, error)
 }
 
 // Ingester is the push service, the in-memory store and the flusher.

@@ -1,7 +1,6 @@
 package clickhouse
 
 import (
-	"cmp"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -572,131 +571,27 @@ func (c *Client) StoredIDs(ctx context.Context, flushID uint64) (map[uint64]bool
 	return out, rows.Err()
 }
 
-// RecordKey is a record a fallback flush looks up, by its place in the sort key of its
-// table (tenant, service_name, time, id): the time is a log record's timestamp or a
-// span's start.
-type RecordKey struct {
-	Span    bool
-	Tenant  string
-	Service string
-	TS      int64
-	ID      uint64
-}
-
-// StoredAmong returns which of recs are stored under a flush id other than
-// exceptFlushID; a fallback flush uses it to skip what another replica stored (rows
-// under its own flush id, from an attempt that failed late, are no one else's copy).
-//
-// The lookup names each service's tenant, service and time span, so ClickHouse reads
-// only those ranges of the sort key: by time and ids alone it read every row of the
-// day for every lookup of 5,000 ids (53-128 ms over 10M rows against 11 ms for one
-// service's 5 s), and an RF=3 cluster under memory pressure, whose promoted records all
-// flush as fallbacks, ran hundreds of them a minute.
-func (c *Client) StoredAmong(ctx context.Context, recs []RecordKey, exceptFlushID uint64) (map[uint64]bool, error) {
+// StoredAmong returns which of ids are stored as log records or spans with a time in
+// [minTS, maxTS] under a flush id other than exceptFlushID; a fallback flush uses it to
+// skip what another replica stored (rows under its own flush id, from an attempt that
+// failed late, are no one else's copy). The day bounds prune partitions; ids go in
+// chunks to stay under the server's max_query_size.
+func (c *Client) StoredAmong(ctx context.Context, ids []uint64, minTS, maxTS int64, exceptFlushID uint64) (map[uint64]bool, error) {
 	out := map[uint64]bool{}
-	for _, q := range storedAmongSQL(c.cfg.Database, recs, exceptFlushID) {
-		if err := c.collectIDs(ctx, out, q); err != nil {
+	d0, d1 := dayOf(minTS).Format("2006-01-02"), dayOf(maxTS).Format("2006-01-02")
+	const chunk = 5000
+	for len(ids) > 0 {
+		part := ids[:min(chunk, len(ids))]
+		ids = ids[len(part):]
+		// The ids are numbers we format ourselves; no user text reaches this SQL.
+		set := idList(part)
+		q := fmt.Sprintf(`SELECT id FROM %[1]s.logs WHERE day BETWEEN ? AND ? AND timestamp BETWEEN ? AND ? AND id IN (%[2]s) AND flush_id != ?
+		UNION ALL SELECT id FROM %[1]s.spans WHERE day BETWEEN ? AND ? AND start_ns BETWEEN ? AND ? AND id IN (%[2]s) AND flush_id != ?`, c.cfg.Database, set)
+		if err := c.collectIDs(ctx, out, q, d0, d1, minTS, maxTS, exceptFlushID, d0, d1, minTS, maxTS, exceptFlushID); err != nil {
 			return nil, fmt.Errorf("look up stored ids: %w", err)
 		}
 	}
 	return out, nil
-}
-
-// storedLookupIDs and storedLookupBytes bound one lookup query: the ids it names and its
-// terms' text, which with the rest of the query must stay under the server's
-// max_query_size (256 KiB by default).
-const (
-	storedLookupIDs   = 5000
-	storedLookupBytes = 200 << 10
-)
-
-// storedAmongSQL groups recs by table, tenant and service and returns the lookup
-// queries: per query a disjunction of (tenant, service, time span, ids) terms.
-func storedAmongSQL(db string, recs []RecordKey, exceptFlushID uint64) []string {
-	type groupKey struct {
-		span            bool
-		tenant, service string
-	}
-	type group struct {
-		groupKey
-		minTS, maxTS int64
-		ids          []uint64
-	}
-	byKey := map[groupKey]*group{}
-	var groups []*group
-	for _, r := range recs {
-		k := groupKey{r.Span, r.Tenant, r.Service}
-		g := byKey[k]
-		if g == nil {
-			g = &group{groupKey: k, minTS: r.TS, maxTS: r.TS}
-			byKey[k] = g
-			groups = append(groups, g)
-		}
-		g.minTS, g.maxTS = min(g.minTS, r.TS), max(g.maxTS, r.TS)
-		g.ids = append(g.ids, r.ID)
-	}
-	slices.SortFunc(groups, func(a, b *group) int {
-		if a.span != b.span {
-			if a.span {
-				return 1
-			}
-			return -1
-		}
-		return cmp.Or(cmp.Compare(a.tenant, b.tenant), cmp.Compare(a.service, b.service))
-	})
-	var out []string
-	var terms strings.Builder
-	var nIDs int
-	var span bool
-	var minTS, maxTS int64
-	emit := func() {
-		if nIDs == 0 {
-			return
-		}
-		table := "logs"
-		if span {
-			table = "spans"
-		}
-		// The day bounds prune partitions, the terms ranges of the sort key.
-		out = append(out, fmt.Sprintf("SELECT id FROM %s.%s WHERE day BETWEEN '%s' AND '%s' AND flush_id != %d AND (%s)",
-			db, table, dayOf(minTS).Format("2006-01-02"), dayOf(maxTS).Format("2006-01-02"), exceptFlushID, terms.String()))
-		terms.Reset()
-		nIDs = 0
-	}
-	for _, g := range groups {
-		if g.span != span {
-			emit()
-			span = g.span
-		}
-		ts := "timestamp"
-		if g.span {
-			ts = "start_ns"
-		}
-		// A term's text: its tenant and service (quoted, at worst doubled), about 100
-		// bytes of SQL and at most 21 per id.
-		head := 2*(len(g.tenant)+len(g.service)) + 100
-		for ids := g.ids; len(ids) > 0; {
-			room := min(storedLookupIDs-nIDs, (storedLookupBytes-terms.Len()-head)/21)
-			if room < 1 && nIDs > 0 {
-				emit()
-				room = min(storedLookupIDs, (storedLookupBytes-head)/21)
-			}
-			part := ids[:min(max(room, 1), len(ids))]
-			ids = ids[len(part):]
-			if nIDs == 0 {
-				minTS, maxTS = g.minTS, g.maxTS
-			} else {
-				terms.WriteString(" OR ")
-			}
-			minTS, maxTS = min(minTS, g.minTS), max(maxTS, g.maxTS)
-			// Tenant and service go through Quote; the ids are numbers formatted here.
-			fmt.Fprintf(&terms, "(tenant = %s AND service_name = %s AND %s BETWEEN %d AND %d AND id IN (%s))",
-				Quote(g.tenant), Quote(g.service), ts, g.minTS, g.maxTS, idList(part))
-			nIDs += len(part)
-		}
-	}
-	emit()
-	return out
 }
 
 func (c *Client) collectIDs(ctx context.Context, into map[uint64]bool, q string, args ...any) error {

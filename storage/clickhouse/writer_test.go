@@ -128,22 +128,13 @@ func TestStoredAmongAndStoredIDs(t *testing.T) {
 	ts := time.Date(2026, 11, 25, 23, 59, 59, 0, time.UTC).UnixNano()
 	stream := &pb.LogStream{StreamId: 1, Labels: []*pb.Label{{Name: "service_name", Value: "s"}}}
 	res := &pb.Resource{ServiceName: "s"}
-	other := &pb.Resource{ServiceName: "o'ther"}
 	var b clickhouse.LogBatch
-	var keys []clickhouse.RecordKey
-	for k := 0; k < 12000; k++ { // more than one lookup query
+	var ids []uint64
+	for k := 0; k < 12000; k++ { // more than one lookup chunk
 		id := uint64(1_000_000 + k)
-		rec := &pb.LogRecord{Id: id, Timestamp: ts + int64(k)*int64(time.Millisecond)}
-		r, tenant := res, "t"
-		if k%2 == 1 {
-			r = other
-		}
-		if k%5 == 4 {
-			tenant = "u"
-		}
-		keys = append(keys, clickhouse.RecordKey{Tenant: tenant, Service: r.ServiceName, TS: rec.Timestamp, ID: id})
+		ids = append(ids, id)
 		if k%3 == 0 {
-			b.Add(tenant, 30, 77, stream, r, rec)
+			b.Add("t", 30, 77, stream, res, &pb.LogRecord{Id: id, Timestamp: ts + int64(k)*int64(time.Millisecond)})
 		}
 	}
 	if err := c.WriteLogs(ctx, &b); err != nil {
@@ -154,30 +145,15 @@ func TestStoredAmongAndStoredIDs(t *testing.T) {
 	if err := c.WriteSpans(ctx, &sb); err != nil {
 		t.Fatal(err)
 	}
-	keys = append(keys,
-		clickhouse.RecordKey{Span: true, Tenant: "t", Service: "s", TS: ts, ID: 5},
-		clickhouse.RecordKey{Span: true, Tenant: "t", Service: "s", TS: ts, ID: 6})
-	got, err := c.StoredAmong(ctx, keys, 1)
+	got, err := c.StoredAmong(ctx, append(ids, 5, 6), ts, ts+int64(12000)*int64(time.Millisecond), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 4001 || !got[1_000_000] || got[1_000_001] || !got[1_000_003] || !got[1_000_009] || !got[5] || got[6] {
+	if len(got) != 4001 || !got[1_000_000] || got[1_000_001] || !got[5] || got[6] {
 		t.Fatalf("StoredAmong found %d ids (want 4000 logs + 1 span)", len(got))
 	}
-	// The lookup reads a record where it sorts: under another tenant, service or time it
-	// is not there (a replica's copy shares all three).
-	moved := []clickhouse.RecordKey{
-		{Tenant: "u", Service: "s", TS: ts, ID: 1_000_000},
-		{Tenant: "t", Service: "o'ther", TS: ts, ID: 1_000_000},
-		{Tenant: "t", Service: "s", TS: ts + int64(time.Hour), ID: 1_000_000},
-		{Span: true, Tenant: "t", Service: "s", TS: ts, ID: 1_000_000},
-		{Tenant: "t", Service: "s", TS: ts + int64(time.Hour), ID: 5},
-	}
-	if got, err := c.StoredAmong(ctx, moved, 1); err != nil || len(got) != 0 {
-		t.Fatalf("StoredAmong of records under keys they were not stored under = %v, %v; want none", got, err)
-	}
 	// The caller's own flush id (77 holds the logs) does not count as stored elsewhere.
-	if got, err := c.StoredAmong(ctx, keys, 77); err != nil || len(got) != 1 || !got[5] {
+	if got, err := c.StoredAmong(ctx, append(ids, 5, 6), ts, ts+int64(12000)*int64(time.Millisecond), 77); err != nil || len(got) != 1 || !got[5] {
 		t.Fatalf("StoredAmong except flush 77 = %d ids, %v; want only span 5", len(got), err)
 	}
 	byFlush, err := c.StoredIDs(ctx, 77)

@@ -123,6 +123,6 @@ func (s *storageService) StoredIDs(ctx context.Context, flushID uint64) (map[uin
 	return s.client.StoredIDs(ctx, flushID)
 }
 
-func (s *storageService) StoredAmong(ctx context.Context, recs []clickhouse.RecordKey, exceptFlushID uint64) (map[uint64]bool, error) {
-	return s.client.StoredAmong(ctx, recs, exceptFlushID)
+func (s *storageService) StoredAmong(ctx context.Context, ids []uint64, minTS, maxTS int64, exceptFlushID uint64) (map[uint64]bool, error) {
+	return s.client.StoredAmong(ctx, ids, minTS, maxTS, exceptFlushID)
 }
