@@ -156,11 +156,17 @@ func (i *Ingester) SetRing(r HealthyRing) {
 type LifecyclerFactory func() (*dsring.BasicLifecycler, error)
 
 // New builds an ingester. The WAL is opened and replayed when the service starts.
+// indexedRecords is how many held records the id index is sized for at start: five
+// epochs, what an RF=3 ingester holds under steady load (its own and its replicas'
+// records, the epoch filling, those flushing and those kept for
+// -ingester.flushed-retention). Growing later rehashes every id while pushes wait.
+func indexedRecords(cfg Config) int { return 5 * cfg.MaxEpochRecords }
+
 func New(cfg Config, store Store, overrides *limits.Overrides, peers *client.Pool, newLifecycler LifecyclerFactory, reg prometheus.Registerer, logger log.Logger) *Ingester {
 	i := &Ingester{
 		cfg: cfg, store: store, overrides: overrides, peers: peers,
 		logger: log.With(logger, "component", "ingester"), m: newMetrics(reg),
-		ringOpts: newLifecycler, index: newIDIndex(3 * cfg.MaxEpochRecords), bySeq: map[uint32]*epoch{}, earlyReleased: map[uint64]time.Time{}, promoted: map[uint64]time.Time{},
+		ringOpts: newLifecycler, index: newIDIndex(indexedRecords(cfg)), bySeq: map[uint32]*epoch{}, earlyReleased: map[uint64]time.Time{}, promoted: map[uint64]time.Time{},
 		epochBase: rand.Uint64() &^ 0xffffffff, // flush ids: random high half, counter low half
 		batches:   make(chan *flushBatch, max(1, cfg.FlushConcurrency)),
 	}
