@@ -136,3 +136,22 @@ func BenchmarkIndex(b *testing.B) {
 		}
 	})
 }
+
+// TestIndexSizedWithinTheMemoryLimit: the index starts at five epochs of ids, but as live
+// heap it counts against -ingester.max-memory-bytes, so a small limit caps it.
+func TestIndexSizedWithinTheMemoryLimit(t *testing.T) {
+	for _, c := range []struct {
+		epoch int
+		mem   int64
+		slots int
+	}{
+		{200_000, 512 << 20, 1 << 21}, // the defaults: 32 MiB
+		{200_000, 64 << 20, 1 << 18},  // a small memory limit: 4 MiB
+		{1_000, 512 << 20, minIndexSlots},
+	} {
+		x := newIDIndex(indexedRecords(Config{MaxEpochRecords: c.epoch, MaxMemoryBytes: c.mem}))
+		if len(x.slots) != c.slots || int64(len(x.slots))*16 > max(c.mem/16, minIndexSlots*16) {
+			t.Errorf("epochs of %d records, memory limit %d: %d slots, want %d", c.epoch, c.mem, len(x.slots), c.slots)
+		}
+	}
+}

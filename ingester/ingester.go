@@ -159,8 +159,12 @@ type LifecyclerFactory func() (*dsring.BasicLifecycler, error)
 // indexedRecords is how many held records the id index is sized for at start: five
 // epochs, what an RF=3 ingester holds under steady load (its own and its replicas'
 // records, the epoch filling, those flushing and those kept for
-// -ingester.flushed-retention). Growing later rehashes every id while pushes wait.
-func indexedRecords(cfg Config) int { return 5 * cfg.MaxEpochRecords }
+// -ingester.flushed-retention), since growing later rehashes every id while pushes
+// wait. The table is live heap from the start, which -ingester.max-memory-bytes counts,
+// so it stays within about 6% of that (32 MiB of the default 512).
+func indexedRecords(cfg Config) int {
+	return int(min(5*int64(cfg.MaxEpochRecords), cfg.MaxMemoryBytes/512))
+}
 
 func New(cfg Config, store Store, overrides *limits.Overrides, peers *client.Pool, newLifecycler LifecyclerFactory, reg prometheus.Registerer, logger log.Logger) *Ingester {
 	i := &Ingester{
