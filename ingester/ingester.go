@@ -384,7 +384,7 @@ func (i *Ingester) insert(e *epoch, sp *scannedPush, now time.Time) int {
 	}
 	added := 0
 	for _, le := range sp.logs {
-		if ref, ok := i.admitNew(e, le.id, le.n); ok {
+		if ref, ok := i.admitNew(le.id); ok {
 			le.state = i.arrivalState(le.id)
 			i.account(e, heldSize(le.n), le.state)
 			*ref = logRef(e, len(e.logs))
@@ -393,7 +393,7 @@ func (i *Ingester) insert(e *epoch, sp *scannedPush, now time.Time) int {
 		}
 	}
 	for _, se := range sp.spans {
-		if ref, ok := i.admitNew(e, se.id, se.n); ok {
+		if ref, ok := i.admitNew(se.id); ok {
 			se.state = i.arrivalState(se.id)
 			i.account(e, heldSize(se.n), se.state)
 			*ref = spanRef(e, len(e.spans))
@@ -410,8 +410,8 @@ func (i *Ingester) insert(e *epoch, sp *scannedPush, now time.Time) int {
 }
 
 // admitNew claims record id's place in the index unless the id is held already (a
-// repeat, counted). Callers hold i.mu, then set the ref and add the record to e.
-func (i *Ingester) admitNew(e *epoch, id uint64, n uint32) (*entryRef, bool) {
+// repeat, counted). Callers hold i.mu, then set the ref and add the record to its epoch.
+func (i *Ingester) admitNew(id uint64) (*entryRef, bool) {
 	ref, fresh := i.index.claim(id)
 	if !fresh {
 		i.m.duplicates.Inc()
