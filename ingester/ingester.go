@@ -155,7 +155,6 @@ func (i *Ingester) SetRing(r HealthyRing) {
 // LifecyclerFactory builds the ring lifecycler; nil runs the ingester outside any ring.
 type LifecyclerFactory func() (*dsring.BasicLifecycler, error)
 
-// New builds an ingester. The WAL is opened and replayed when the service starts.
 // indexedRecords is how many held records the id index is sized for at start: five
 // epochs, what an RF=3 ingester holds under steady load (its own and its replicas'
 // records, the epoch filling, those flushing and those kept for
@@ -166,6 +165,7 @@ func indexedRecords(cfg Config) int {
 	return int(min(5*int64(cfg.MaxEpochRecords), cfg.MaxMemoryBytes/512))
 }
 
+// New builds an ingester. The WAL is opened and replayed when the service starts.
 func New(cfg Config, store Store, overrides *limits.Overrides, peers *client.Pool, newLifecycler LifecyclerFactory, reg prometheus.Registerer, logger log.Logger) *Ingester {
 	i := &Ingester{
 		cfg: cfg, store: store, overrides: overrides, peers: peers,
