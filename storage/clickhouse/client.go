@@ -8,6 +8,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -93,6 +94,11 @@ type Client struct {
 	version Version
 	known   *knownStreams
 	labels  *labelCache
+
+	// copyCounts is how many counts countBetweenCopies answered, for tests.
+	copyCounts atomic.Int64
+	// beforeCopyCount, set by tests, runs before each count countBetweenCopies makes.
+	beforeCopyCount func()
 }
 
 // compressionMethod is the block compression setting for these addresses (see the

@@ -17,3 +17,10 @@ func SetMinSlicedRows(n uint64) (restore func()) {
 func (c *Client) CountSlicesOf(ctx context.Context, q LogCountQuery) [][2]int64 {
 	return c.countSlices(ctx, &q)
 }
+
+// CopyCounts is how many counts were answered between copies (countBetweenCopies)
+// rather than FINAL.
+func (c *Client) CopyCounts() int64 { return c.copyCounts.Load() }
+
+// SetBeforeCopyCount runs f before each count countBetweenCopies makes.
+func (c *Client) SetBeforeCopyCount(f func()) { c.beforeCopyCount = f }

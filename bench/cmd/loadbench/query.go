@@ -142,7 +142,7 @@ func (q benchQuery) display(d bench.QueryData) string {
 // countOver is the volume query sum by (service_name) (count_over_time(...[step])) from
 // start to end with a point every step, each counting the step before it: buckets
 // (t-step, t] for t = start, start+step, ..., end. The SQL that counts each record once
-// (FINAL), as Strata does, is timed too.
+// however many copies storage holds (FINAL) is timed too.
 func countOver(d bench.QueryData, db, name string, start, end int64, step time.Duration) benchQuery {
 	sql := func(final string) string {
 		return fmt.Sprintf("SELECT service_name, intDiv(timestamp - %d + %d, %d) AS b, count() FROM %s.logs%s WHERE tenant = %s AND timestamp > %d AND timestamp <= %d GROUP BY service_name, b",
@@ -711,7 +711,7 @@ func queryReport(d bench.QueryData, runs int, rows []*queryRow, notes []string, 
 	sb.WriteString("\n")
 	for _, r := range rows {
 		if len(r.exact) > 0 {
-			fmt.Fprintf(&sb, "- %s: the SQL above counts rows; counting each record once, as Strata does (`FROM logs FINAL`: ReplacingMergeTree keeps copies from retries and failovers until it merges them), the SQL takes p50 %s, p95 %s; Strata is %.2f× that.\n",
+			fmt.Fprintf(&sb, "- %s: the SQL above counts rows; counting each record once with `FROM logs FINAL` (ReplacingMergeTree keeps copies from retries and failovers until it merges them; Strata counts them once too), the SQL takes p50 %s, p95 %s; Strata is %.2f× that.\n",
 				r.q.name, fmtDur(pct(r.exact, 0.5)), fmtDur(pct(r.exact, 0.95)), float64(r.strataP50)/float64(max(pct(r.exact, 0.5), 1)))
 		}
 	}
