@@ -9,7 +9,7 @@ CH_ADDR   := $(if $(STRATA_CLICKHOUSE),$(STRATA_CLICKHOUSE),127.0.0.1:9000)
 CHROMIUM_PATH ?= /usr/bin/chromium
 export CHROMIUM_PATH
 
-.PHONY: all build run cluster cluster-stop cluster-status test test-go clickhouse-start clickhouse-stop proto bench fmt vet clean docs web-deps test-web-unit
+.PHONY: browser all build run cluster cluster-stop cluster-status test test-go clickhouse-start clickhouse-stop proto bench fmt vet clean docs web-deps test-web-unit
 
 all: build
 
@@ -38,7 +38,13 @@ cluster-stop:
 cluster-status:
 	scripts/cluster status
 
-test: build clickhouse-start web-deps test-web-unit test-go
+test: build clickhouse-start browser web-deps test-web-unit test-go
+
+# Debian's Chromium for the web UI browser tests, installed when missing.
+browser:
+	@[ -x "$(CHROMIUM_PATH)" ] || { echo "installing Debian's chromium for the web UI browser tests"; \
+	  s=$$([ "$$(id -u)" -eq 0 ] || echo sudo); $$s apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$s apt-get install -y -qq chromium >/dev/null; }
 
 # web/node_modules (Vitest, playwright-core for the browser tests), installed exactly as
 # package-lock.json pins them; the stamp makes a changed lock file reinstall.
