@@ -24,3 +24,11 @@ func (c *Client) CopyCounts() int64 { return c.copyCounts.Load() }
 
 // SetBeforeCopyCount runs f before each count countBetweenCopies makes.
 func (c *Client) SetBeforeCopyCount(f func()) { c.beforeCopyCount = f }
+
+// SetMinRowsPerBlock lowers the rows per flush block below which counts read FINAL, so
+// a small fixture looks for copies among its blocks; the returned function restores it.
+func SetMinRowsPerBlock(n uint64) (restore func()) {
+	old := minRowsPerBlock
+	minRowsPerBlock = n
+	return func() { minRowsPerBlock = old }
+}

@@ -58,6 +58,15 @@ func storedCopies(t *testing.T, c *clickhouse.Client) int64 {
 	return n
 }
 
+// keepCopies stops ClickHouse merging the logs table, which would fold the copies a
+// test stores before it counts them.
+func keepCopies(t *testing.T, c *clickhouse.Client) {
+	t.Helper()
+	if err := c.Conn().Exec(context.Background(), "SYSTEM STOP MERGES "+c.Database()+".logs"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func flushOf(recs []chtest.LogRecord, flush uint64) []chtest.LogRecord {
 	var out []chtest.LogRecord
 	for _, r := range recs {
@@ -70,6 +79,8 @@ func flushOf(recs []chtest.LogRecord, flush uint64) []chtest.LogRecord {
 
 func TestCountLogsFoldsCopiesOnlyWhereFlushBlocksOverlap(t *testing.T) {
 	c := chtest.New(t)
+	keepCopies(t, c)
+	defer clickhouse.SetMinRowsPerBlock(1)()
 	// Twenty flushes of 50 records one after another: no two blocks of a stream overlap.
 	recs := chtest.SampleLogs("a", logBase, 1000, 3)
 	chtest.WriteLogs(t, c, recs)
@@ -82,6 +93,12 @@ func TestCountLogsFoldsCopiesOnlyWhereFlushBlocksOverlap(t *testing.T) {
 			t.Errorf("no copies: count by %v bytes %v read FINAL; nothing overlaps, so count() is exact", q.By, q.Bytes)
 		}
 	}
+	// The fixture's blocks hold a few rows each: reading them costs more than FINAL.
+	restore := clickhouse.SetMinRowsPerBlock(50)
+	if checkCount(t, c, "thin blocks", recs, queries[0]) {
+		t.Error("thin blocks: the count looked for copies among blocks of about ten rows each")
+	}
+	restore()
 
 	// Flush 2 written again, as a retry after a failure that came too late to tell.
 	stored := append(slices.Clone(recs), flushOf(recs, 2)...)
@@ -117,6 +134,8 @@ func TestCountLogsFoldsCopiesOnlyWhereFlushBlocksOverlap(t *testing.T) {
 
 func TestCountLogsRecountsWhenCopiesLandWhileItRuns(t *testing.T) {
 	c := chtest.New(t)
+	keepCopies(t, c)
+	defer clickhouse.SetMinRowsPerBlock(1)()
 	recs := chtest.SampleLogs("a", logBase, 1000, 4)
 	chtest.WriteLogs(t, c, recs)
 	// A flush is stored again after the count has looked for overlaps and before it
@@ -143,6 +162,8 @@ func TestCountLogsRecountsWhenCopiesLandWhileItRuns(t *testing.T) {
 
 func TestCountLogsFoldsCopiesOfRowsStoredWithoutBlooms(t *testing.T) {
 	c := chtest.New(t)
+	keepCopies(t, c)
+	defer clickhouse.SetMinRowsPerBlock(1)()
 	cfg := chtest.Config(t)
 	cfg.Database, cfg.LineBlooms = c.Database(), false
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -160,6 +181,31 @@ func TestCountLogsFoldsCopiesOfRowsStoredWithoutBlooms(t *testing.T) {
 	for _, by := range [][]string{nil, {"detected_level"}} {
 		if checkCount(t, c, "copies without blooms", stored, copyCountQuery(by, false)) {
 			t.Errorf("count by %v was answered between copies; rows without blooms must be folded by FINAL", by)
+		}
+	}
+}
+
+func TestCountLogsFoldsCopiesScatteredOverManySpans(t *testing.T) {
+	c := chtest.New(t)
+	keepCopies(t, c)
+	defer clickhouse.SetMinRowsPerBlock(1)()
+	recs := chtest.SampleLogs("a", logBase, 1000, 6)
+	chtest.WriteLogs(t, c, recs)
+	// Forty records stored again one by one, each by a flush of its own: more overlaps
+	// than a count names one by one, so it names the time granules they fall in.
+	stored := slices.Clone(recs)
+	for i := 0; i < 1000; i += 25 {
+		again := recs[i]
+		again.FlushID = uint64(1000 + i)
+		chtest.WriteLogs(t, c, []chtest.LogRecord{again})
+		stored = append(stored, again)
+	}
+	if n := storedCopies(t, c); n != 40 {
+		t.Fatalf("storage holds %d copies, want 40", n)
+	}
+	for _, by := range [][]string{nil, {"service_name"}, {"detected_level"}} {
+		if !checkCount(t, c, "scattered copies", stored, copyCountQuery(by, false)) {
+			t.Errorf("count by %v read FINAL; the copies are among 40 of 1,000 records", by)
 		}
 	}
 }

@@ -2,7 +2,9 @@ package clickhouse
 
 import (
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestOverlapsAreWhereTwoBlocksOfAStreamMeet(t *testing.T) {
@@ -43,16 +45,52 @@ func TestOverlapsAreWhereTwoBlocksOfAStreamMeet(t *testing.T) {
 	}
 }
 
-func TestFewSpansJoinsTheClosest(t *testing.T) {
-	spans := []copySpan{{0, 1}, {10, 11}, {13, 14}, {100, 101}, {104, 105}}
-	if got, want := fewSpans(spans, 3), []copySpan{{0, 1}, {10, 14}, {100, 105}}; !reflect.DeepEqual(got, want) {
-		t.Errorf("fewSpans(3) = %v, want %v", got, want)
+func TestCopyAreaNamesFewSpansAndGranulesOfMany(t *testing.T) {
+	ms := int64(time.Millisecond)
+	few := []copySpan{{0, 1}, {10, 11}}
+	a := areaOf(few)
+	if a.grain != 0 || !reflect.DeepEqual(a.asSpans(), few) || !strings.Contains(a.sql(), " OR ") {
+		t.Errorf("areaOf(%v) = %+v (sql %s), want the spans themselves", few, a, a.sql())
 	}
-	if got, want := fewSpans(spans, 1), []copySpan{{0, 105}}; !reflect.DeepEqual(got, want) {
-		t.Errorf("fewSpans(1) = %v, want %v", got, want)
+
+	// 100 spans of 2 ms, one a second: 1 ms granules name them all.
+	var many []copySpan
+	for i := range int64(100) {
+		many = append(many, copySpan{i*1000*ms + 5*ms, i*1000*ms + 7*ms - 1})
 	}
-	if got := fewSpans(spans, 16); !reflect.DeepEqual(got, spans) {
-		t.Errorf("fewSpans(16) = %v, want them unchanged", got)
+	a = areaOf(many)
+	if a.grain != ms || len(a.granules) != 200 {
+		t.Errorf("areaOf(100 spans of 2 ms) has grain %d and %d granules, want 1 ms and 200", a.grain, len(a.granules))
+	}
+	if !a.covers(many) || !reflect.DeepEqual(a.asSpans(), many) {
+		t.Errorf("areaOf(100 spans) does not cover exactly them: %v", a.asSpans()[:3])
+	}
+	for _, out := range []copySpan{{7 * ms, 7 * ms}, {4*ms + 999_999, 5 * ms}, {0, 99 * time.Second.Nanoseconds()}} {
+		if a.covers([]copySpan{out}) {
+			t.Errorf("area of 100 spans covers %v", out)
+		}
+	}
+	if sql := a.sql(); !strings.HasPrefix(sql, "intDiv(timestamp, 1000000) IN (5,6,1005,1006,") {
+		t.Errorf("sql = %.60s", sql)
+	}
+
+	// 5,000 spans of 10 ms every 20 s: granules grow until at most maxCopyGranules.
+	many = many[:0]
+	for i := range int64(5000) {
+		many = append(many, copySpan{i * 20 * time.Second.Nanoseconds(), i*20*time.Second.Nanoseconds() + 10*ms})
+	}
+	a = areaOf(many)
+	if len(a.granules) > maxCopyGranules || a.grain <= ms || !a.covers(many) || !within(many, a.asSpans()) {
+		t.Errorf("areaOf(5000 spans): grain %d, %d granules; covers them: %v", a.grain, len(a.granules), a.covers(many))
+	}
+
+	// Around zero, intDiv truncates: granule 0 holds (-grain, grain).
+	a = copyArea{grain: 10, granules: []int64{-1, 0, 2}}
+	if got, want := a.asSpans(), []copySpan{{-19, 9}, {20, 29}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("asSpans around zero = %v, want %v", got, want)
+	}
+	if !a.covers([]copySpan{{-19, 9}}) || a.covers([]copySpan{{-20, -20}}) || a.covers([]copySpan{{10, 10}}) {
+		t.Error("covers around zero disagrees with asSpans")
 	}
 }
 

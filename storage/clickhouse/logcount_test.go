@@ -69,7 +69,14 @@ func TestCountLogsMatchesGo(t *testing.T) {
 		{"severity_text", "severity_number"}, {"observed_timestamp"}, {"missing"},
 	}
 	widths := []time.Duration{time.Second, 15 * time.Second, time.Minute, 7 * time.Minute}
-	for _, r := range ranges {
+	for k, r := range ranges {
+		// The first range is counted between copies (the fixture stores some), the second
+		// with FINAL: the fixture's flush blocks hold too few rows each for the first.
+		minRows := uint64(1)
+		if k == 1 {
+			minRows = 50
+		}
+		defer clickhouse.SetMinRowsPerBlock(minRows)()
 		for _, qs := range queries {
 			lq := parseLog(t, qs)
 			for _, by := range bys {
@@ -105,6 +112,9 @@ func TestCountLogsMatchesGo(t *testing.T) {
 				}
 			}
 		}
+	}
+	if c.CopyCounts() == 0 {
+		t.Error("no count was answered between copies")
 	}
 }
 
