@@ -56,9 +56,11 @@
 //     matchers in Go, so SQL regexps only need to be a superset; a regexp the server
 //     cannot compile is retried without regexp pushdown.
 //   - logcount.go: [Client.CountLogs] counts distinct records per time bucket and
-//     group (FINAL, or uniqExact(id) when the groups read label or attribute arrays),
-//     in concurrent time slices of about as many rows each (placed by log_blooms' row
-//     counts), reading each grouping label with the pipeline's precedence.
+//     group, reading each grouping label with the pipeline's precedence: plain rows
+//     outside the time spans where two flush blocks of a stream overlap, distinct ids
+//     inside them (logcopies.go: only there can storage hold copies), or else FINAL
+//     (uniqExact(id) when the groups read label or attribute arrays) in concurrent
+//     time slices of about as many rows each (placed by log_blooms' row counts).
 //   - logstreams.go: streams in a range, for labels, series, stats and volume; stream
 //     labels by id for reads.
 //   - spanread.go, spansearch.go, spantags.go: traces by id through trace_index,
