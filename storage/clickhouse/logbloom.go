@@ -308,6 +308,15 @@ func (c *Client) PruneLines(ctx context.Context, f LogFilter) (LinePruning, erro
 // tenant, time range and streams (service_name matchers on the column, the others
 // through log_streams).
 func writeBlocksWhere(b *strings.Builder, db string, f *LogFilter) {
+	writeBlocksRange(b, db, f)
+	if cond := streamMatch(f, whereOpts{db: db}); cond != "" {
+		b.WriteString(" AND " + cond)
+	}
+}
+
+// writeBlocksRange is writeBlocksWhere without the stream matchers other than
+// service_name.
+func writeBlocksRange(b *strings.Builder, db string, f *LogFilter) {
 	o := whereOpts{db: db}
 	b.WriteString("tenant = ")
 	b.WriteString(Quote(f.Tenant))
@@ -319,9 +328,6 @@ func writeBlocksWhere(b *strings.Builder, db string, f *LogFilter) {
 				b.WriteString(" AND " + cond)
 			}
 		}
-	}
-	if cond := streamMatch(f, o); cond != "" {
-		b.WriteString(" AND " + cond)
 	}
 }
 

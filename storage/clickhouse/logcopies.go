@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/strataobs/strata/logql"
 )
 
 // Where storage can hold two copies of a log record, and how a count avoids paying to
@@ -71,24 +74,36 @@ func (c *Client) blockTotals(ctx context.Context, f *LogFilter) (blocks, rows ui
 }
 
 // flushBlocks reads the flush blocks of f's streams and range; ok is false when there
-// are more than maxCopyBlocks.
-func (c *Client) flushBlocks(ctx context.Context, f *LogFilter) (blocks []flushBlock, ok bool, err error) {
+// are more than maxCopyBlocks. When f has stream matchers other than service_name,
+// others counts the blocks in range of the streams they reject (0 means they pass
+// every stream that has rows in range).
+func (c *Client) flushBlocks(ctx context.Context, f *LogFilter) (blocks []flushBlock, others uint64, ok bool, err error) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "SELECT stream_id, flush_id, min_ts, max_ts, rows FROM %s.log_blooms WHERE ", c.cfg.Database)
+	fmt.Fprintf(&b, "SELECT toUInt8(1), stream_id, flush_id, min_ts, max_ts, rows FROM %s.log_blooms WHERE ", c.cfg.Database)
 	writeBlocksWhere(&b, c.cfg.Database, f)
 	fmt.Fprintf(&b, " LIMIT %d", maxCopyBlocks+1)
+	if cond := streamMatch(f, whereOpts{db: c.cfg.Database}); cond != "" {
+		fmt.Fprintf(&b, " UNION ALL SELECT toUInt8(0), toUInt64(0), toUInt64(0), toInt64(0), toInt64(0), toUInt32(count()) FROM %s.log_blooms WHERE ", c.cfg.Database)
+		writeBlocksRange(&b, c.cfg.Database, f)
+		b.WriteString(" AND NOT " + cond)
+	}
 	err = c.query(ctx, b.String(), func(rows driver.Rows) error {
 		var k flushBlock
-		if err := rows.Scan(&k.stream, &k.flush, &k.lo, &k.hi, &k.rows); err != nil {
+		var matched uint8
+		if err := rows.Scan(&matched, &k.stream, &k.flush, &k.lo, &k.hi, &k.rows); err != nil {
 			return err
+		}
+		if matched == 0 {
+			others += uint64(k.rows)
+			return nil
 		}
 		blocks = append(blocks, k)
 		return nil
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("read flush blocks: %w", err)
+		return nil, 0, false, fmt.Errorf("read flush blocks: %w", err)
 	}
-	return blocks, len(blocks) <= maxCopyBlocks, nil
+	return blocks, others, len(blocks) <= maxCopyBlocks, nil
 }
 
 // spannedRows estimates the share of the blocks' rows that lie in spans, taking each
@@ -337,17 +352,31 @@ const maxSpannedRows = 1.0 / 3
 // byte sum where copies may be, copies among most of the rows, or flushes that kept landing where the count did
 // not look for copies.
 func (c *Client) countBetweenCopies(ctx context.Context, q *LogCountQuery) ([]LogCount, bool, error) {
-	nb, rows, err := c.blockTotals(ctx, &q.LogFilter)
-	if err != nil || nb > maxCopyBlocks || nb*minRowsPerBlock > rows {
-		return nil, false, err
-	}
-	blocks, ok, err := c.flushBlocks(ctx, &q.LogFilter)
-	if err != nil || !ok {
+	var nb, rows, others uint64
+	var blocks []flushBlock
+	ok := true
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		nb, rows, err = c.blockTotals(gctx, &q.LogFilter)
+		return err
+	})
+	g.Go(func() (err error) {
+		blocks, others, ok, err = c.flushBlocks(gctx, &q.LogFilter)
+		return err
+	})
+	if err := g.Wait(); err != nil || !ok || nb > maxCopyBlocks || nb*minRowsPerBlock > rows {
 		return nil, false, err
 	}
 	qctx, err := queryContext(ctx, q.ExcludeIDs)
 	if err != nil {
 		return nil, false, err
+	}
+	// When the stream matchers pass every stream with rows in range, the count leaves
+	// them out: they cost a column read and a set lookup per row. Every row counted has
+	// its block (blocks precede rows), so the blocks read after the count vouch for it.
+	counted := *q
+	if others == 0 && len(blocks) > 0 {
+		counted.Matchers = serviceMatchers(q.Matchers)
 	}
 	area := areaOf(overlaps(blocks, q.ExcludeFlushIDs, q.Start, q.End-1))
 	for range maxCopyRecounts + 1 {
@@ -357,19 +386,34 @@ func (c *Client) countBetweenCopies(ctx context.Context, q *LogCountQuery) ([]Lo
 		if c.beforeCopyCount != nil {
 			c.beforeCopyCount()
 		}
-		out, unbloomed, err := c.countLogs(qctx, q, countCopiesWhereSQL(c.cfg.Database, q, area), true)
+		out, unbloomed, err := c.countLogs(qctx, q, countCopiesWhereSQL(c.cfg.Database, &counted, area), true)
 		if err != nil || unbloomed > 0 {
 			return nil, false, err
 		}
-		if blocks, ok, err = c.flushBlocks(ctx, &q.LogFilter); err != nil || !ok {
+		if blocks, others, ok, err = c.flushBlocks(ctx, &q.LogFilter); err != nil || !ok {
 			return nil, false, err
 		}
 		after := overlaps(blocks, q.ExcludeFlushIDs, q.Start, q.End-1)
-		if area.covers(after) {
+		matchersKept := len(counted.Matchers) == len(q.Matchers)
+		if area.covers(after) && (matchersKept || others == 0) {
 			c.copyCounts.Add(1)
 			return out, true, nil
+		}
+		if !matchersKept && others > 0 {
+			counted.Matchers = q.Matchers // a stream the matchers reject stored rows meanwhile
 		}
 		area = areaOf(after)
 	}
 	return nil, false, nil
+}
+
+// serviceMatchers are the service_name matchers of ms: the ones on a column of the rows.
+func serviceMatchers(ms []*logql.Matcher) []*logql.Matcher {
+	var out []*logql.Matcher
+	for _, m := range ms {
+		if m.Name == "service_name" {
+			out = append(out, m)
+		}
+	}
+	return out
 }

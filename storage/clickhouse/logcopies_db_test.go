@@ -209,3 +209,54 @@ func TestCountLogsFoldsCopiesScatteredOverManySpans(t *testing.T) {
 		}
 	}
 }
+
+func withEnv(recs []chtest.LogRecord, env string) []chtest.LogRecord {
+	var out []chtest.LogRecord
+	for _, r := range recs {
+		for _, l := range r.Stream.Labels {
+			if l.Name == "deployment_environment" && l.Value == env {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+func TestCountLogsLeavesOutStreamMatchersOnlyWhenEveryStreamPasses(t *testing.T) {
+	c := chtest.New(t)
+	keepCopies(t, c)
+	defer clickhouse.SetMinRowsPerBlock(1)()
+	recs := chtest.SampleLogs("a", logBase, 1000, 7)
+	prod := withEnv(recs, "prod")
+	chtest.WriteLogs(t, c, prod)
+	query := func(selector string) clickhouse.LogCountQuery {
+		q := copyCountQuery([]string{"service_name"}, false)
+		q.Matchers = parseLog(t, selector).Matchers
+		return q
+	}
+	// Every stored stream is prod: the count may leave the matcher out. Then a dev
+	// stream stores rows while the count runs; they are in range, and the count must not
+	// include them.
+	dev := withEnv(recs, "dev")
+	calls := 0
+	c.SetBeforeCopyCount(func() {
+		if calls++; calls == 1 {
+			chtest.WriteLogs(t, c, dev)
+		}
+	})
+	if !checkCount(t, c, "a rejected stream landed", prod, query(`{deployment_environment="prod"}`)) {
+		t.Error("the count read FINAL")
+	}
+	if calls != 2 {
+		t.Errorf("the count ran %d times, want 2: rows of a stream the matcher rejects landed while it ran without the matcher", calls)
+	}
+	c.SetBeforeCopyCount(nil)
+
+	chtest.WriteLogs(t, c, withEnv(recs, ""))
+	stored := append(append(slices.Clone(prod), dev...), withEnv(recs, "")...)
+	for _, sel := range []string{`{deployment_environment="prod"}`, `{deployment_environment=~"prod|dev"}`, `{service_name=~".+", deployment_environment=~".*"}`, `{deployment_environment!="prod", service_name="checkout"}`} {
+		if !checkCount(t, c, sel, stored, query(sel)) {
+			t.Errorf("%s read FINAL", sel)
+		}
+	}
+}
