@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -32,8 +33,8 @@ import (
 // an overlap it did not allow for. Rows stored without blooms (bloomed = 0) are counted
 // by the count itself; any makes the caller fold copies with FINAL instead.
 
-// maxCopyBlocks bounds the blocks a count reads to find overlaps (a day of 10M rows in
-// 2,000-row flushes of 200 streams is 5,000); past it the count folds copies with FINAL.
+// maxCopyBlocks bounds the blocks a count reads to find overlaps (the benchmark's 10M
+// rows are 10,000 blocks: 50 flushes of 200 streams); past it the count reads FINAL.
 const maxCopyBlocks = 200_000
 
 // maxCopySpans bounds the time spans a count's SQL names one by one: each is a condition
@@ -42,8 +43,9 @@ const maxCopyBlocks = 200_000
 const maxCopySpans = 16
 
 // maxCopyGranules bounds the granules a count names: granules are 1 ms wide, or as many
-// times wider (a power of two) as keeps them within this; a day of 10-second flushes,
-// each overlapping the next by a second, needs 256 ms granules.
+// times wider (a power of two) as keeps them within this. An hour of 5-second flushes,
+// each overlapping the next by 300 ms, takes 128 ms granules, 9% of the hour; over a
+// day of them the granules grow to cover it all, and the count reads FINAL.
 const maxCopyGranules = 4096
 
 // copySpan is a stretch of time, inclusive, where storage may hold copies.
@@ -129,19 +131,7 @@ func spannedRows(blocks []flushBlock, spans []copySpan) float64 {
 // out: the count does not read their rows. Blocks are sorted in place.
 func overlaps(blocks []flushBlock, excluded []uint64, lo, hi int64) []copySpan {
 	slices.SortFunc(blocks, func(a, b flushBlock) int {
-		if a.stream != b.stream {
-			if a.stream < b.stream {
-				return -1
-			}
-			return 1
-		}
-		switch {
-		case a.lo < b.lo:
-			return -1
-		case a.lo > b.lo:
-			return 1
-		}
-		return 0
+		return cmp.Or(cmp.Compare(a.stream, b.stream), cmp.Compare(a.lo, b.lo))
 	})
 	var out []copySpan
 	var stream uint64
@@ -167,15 +157,7 @@ func overlaps(blocks []flushBlock, excluded []uint64, lo, hi int64) []copySpan {
 
 // joinSpans sorts spans and merges those that overlap or touch.
 func joinSpans(spans []copySpan) []copySpan {
-	slices.SortFunc(spans, func(a, b copySpan) int {
-		switch {
-		case a.lo < b.lo:
-			return -1
-		case a.lo > b.lo:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(spans, func(a, b copySpan) int { return cmp.Compare(a.lo, b.lo) })
 	out := spans[:0]
 	for _, s := range spans {
 		if n := len(out); n > 0 && s.lo <= out[n-1].hi+1 {

@@ -58,13 +58,17 @@ func storedCopies(t *testing.T, c *clickhouse.Client) int64 {
 	return n
 }
 
-// keepCopies stops ClickHouse merging the logs table, which would fold the copies a
-// test stores before it counts them.
-func keepCopies(t *testing.T, c *clickhouse.Client) {
+// copiesClient opens a fresh database whose logs table ClickHouse does not merge (a
+// merge would fold the copies a test stores before it counts them), and lets counts look
+// for copies among the small flush blocks of the fixtures.
+func copiesClient(t *testing.T) *clickhouse.Client {
 	t.Helper()
+	c := chtest.New(t)
 	if err := c.Conn().Exec(context.Background(), "SYSTEM STOP MERGES "+c.Database()+".logs"); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(clickhouse.SetMinRowsPerBlock(1))
+	return c
 }
 
 func flushOf(recs []chtest.LogRecord, flush uint64) []chtest.LogRecord {
@@ -78,9 +82,7 @@ func flushOf(recs []chtest.LogRecord, flush uint64) []chtest.LogRecord {
 }
 
 func TestCountLogsFoldsCopiesOnlyWhereFlushBlocksOverlap(t *testing.T) {
-	c := chtest.New(t)
-	keepCopies(t, c)
-	defer clickhouse.SetMinRowsPerBlock(1)()
+	c := copiesClient(t)
 	// Twenty flushes of 50 records one after another: no two blocks of a stream overlap.
 	recs := chtest.SampleLogs("a", logBase, 1000, 3)
 	chtest.WriteLogs(t, c, recs)
@@ -133,9 +135,7 @@ func TestCountLogsFoldsCopiesOnlyWhereFlushBlocksOverlap(t *testing.T) {
 }
 
 func TestCountLogsRecountsWhenCopiesLandWhileItRuns(t *testing.T) {
-	c := chtest.New(t)
-	keepCopies(t, c)
-	defer clickhouse.SetMinRowsPerBlock(1)()
+	c := copiesClient(t)
 	recs := chtest.SampleLogs("a", logBase, 1000, 4)
 	chtest.WriteLogs(t, c, recs)
 	// A flush is stored again after the count has looked for overlaps and before it
@@ -161,9 +161,7 @@ func TestCountLogsRecountsWhenCopiesLandWhileItRuns(t *testing.T) {
 }
 
 func TestCountLogsFoldsCopiesOfRowsStoredWithoutBlooms(t *testing.T) {
-	c := chtest.New(t)
-	keepCopies(t, c)
-	defer clickhouse.SetMinRowsPerBlock(1)()
+	c := copiesClient(t)
 	cfg := chtest.Config(t)
 	cfg.Database, cfg.LineBlooms = c.Database(), false
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -186,9 +184,7 @@ func TestCountLogsFoldsCopiesOfRowsStoredWithoutBlooms(t *testing.T) {
 }
 
 func TestCountLogsFoldsCopiesScatteredOverManySpans(t *testing.T) {
-	c := chtest.New(t)
-	keepCopies(t, c)
-	defer clickhouse.SetMinRowsPerBlock(1)()
+	c := copiesClient(t)
 	recs := chtest.SampleLogs("a", logBase, 1000, 6)
 	chtest.WriteLogs(t, c, recs)
 	// Forty records stored again one by one, each by a flush of its own: more overlaps
@@ -223,9 +219,7 @@ func withEnv(recs []chtest.LogRecord, env string) []chtest.LogRecord {
 }
 
 func TestCountLogsLeavesOutStreamMatchersOnlyWhenEveryStreamPasses(t *testing.T) {
-	c := chtest.New(t)
-	keepCopies(t, c)
-	defer clickhouse.SetMinRowsPerBlock(1)()
+	c := copiesClient(t)
 	recs := chtest.SampleLogs("a", logBase, 1000, 7)
 	prod := withEnv(recs, "prod")
 	chtest.WriteLogs(t, c, prod)
