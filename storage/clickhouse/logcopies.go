@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/strataobs/strata/logql"
 )
@@ -59,53 +58,56 @@ type flushBlock struct {
 }
 
 // minRowsPerBlock is the fewest rows per flush block for which a count looks for copies
-// among the blocks: the count reads them twice, and a block costs about as much to read
-// as ten rows cost to fold with FINAL (1h of 200 streams in 5-second flushes, 144,000
+// among the blocks: it reads them twice, and a block costs about as much to read as ten
+// rows cost to fold with FINAL (1h of 200 streams in 5-second flushes, 144,000
 // blocks of 12 rows: 0.39-0.46 s looking among blocks, FINAL 0.36 s).
 var minRowsPerBlock uint64 = 50
 
-// blockTotals counts the flush blocks of f's streams and range, and the rows they hold.
-func (c *Client) blockTotals(ctx context.Context, f *LogFilter) (blocks, rows uint64, err error) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "SELECT count(), sum(rows) FROM %s.log_blooms WHERE ", c.cfg.Database)
-	writeBlocksWhere(&b, c.cfg.Database, f)
-	if err := c.conn.QueryRow(ctx, b.String()).Scan(&blocks, &rows); err != nil {
-		return 0, 0, fmt.Errorf("count flush blocks: %w", err)
-	}
-	return blocks, rows, nil
-}
-
-// flushBlocks reads the flush blocks of f's streams and range; ok is false when there
-// are more than maxCopyBlocks. When f has stream matchers other than service_name,
-// others counts the blocks in range of the streams they reject (0 means they pass
-// every stream that has rows in range).
+// flushBlocks reads the flush blocks of f's streams and range. ok is false when there
+// are more than maxCopyBlocks or fewer than minRowsPerBlock rows per block; the server
+// then sends none (a guard in the same query), since reading them would cost more than
+// FINAL saves. When f has stream matchers other than service_name, others counts the
+// blocks in range of the streams they reject (0 means they pass every stream that has
+// rows in range).
 func (c *Client) flushBlocks(ctx context.Context, f *LogFilter) (blocks []flushBlock, others uint64, ok bool, err error) {
+	var where strings.Builder
+	writeBlocksWhere(&where, c.cfg.Database, f)
+	db := c.cfg.Database
 	var b strings.Builder
-	fmt.Fprintf(&b, "SELECT toUInt8(1), stream_id, flush_id, min_ts, max_ts, rows FROM %s.log_blooms WHERE ", c.cfg.Database)
-	writeBlocksWhere(&b, c.cfg.Database, f)
-	fmt.Fprintf(&b, " LIMIT %d", maxCopyBlocks+1)
-	if cond := streamMatch(f, whereOpts{db: c.cfg.Database}); cond != "" {
-		fmt.Fprintf(&b, " UNION ALL SELECT toUInt8(0), toUInt64(0), toUInt64(0), toInt64(0), toInt64(0), toUInt32(count()) FROM %s.log_blooms WHERE ", c.cfg.Database)
-		writeBlocksRange(&b, c.cfg.Database, f)
+	fmt.Fprintf(&b, "SELECT toUInt8(1), stream_id, flush_id, min_ts, max_ts, rows FROM %s.log_blooms WHERE %s", db, where.String())
+	fmt.Fprintf(&b, " AND (SELECT count() <= %d AND count() * %d <= sum(rows) FROM %s.log_blooms WHERE %s) LIMIT %d",
+		maxCopyBlocks, minRowsPerBlock, db, where.String(), maxCopyBlocks+1)
+	fmt.Fprintf(&b, " UNION ALL SELECT toUInt8(2), count(), sum(rows), toInt64(0), toInt64(0), toUInt32(0) FROM %s.log_blooms WHERE %s", db, where.String())
+	if cond := streamMatch(f, whereOpts{db: db}); cond != "" {
+		fmt.Fprintf(&b, " UNION ALL SELECT toUInt8(0), toUInt64(0), toUInt64(0), toInt64(0), toInt64(0), toUInt32(count()) FROM %s.log_blooms WHERE ", db)
+		writeBlocksRange(&b, db, f)
 		b.WriteString(" AND NOT " + cond)
 	}
-	err = c.query(ctx, b.String(), func(rows driver.Rows) error {
+	var total, rows uint64
+	err = c.query(ctx, b.String(), func(r driver.Rows) error {
 		var k flushBlock
-		var matched uint8
-		if err := rows.Scan(&matched, &k.stream, &k.flush, &k.lo, &k.hi, &k.rows); err != nil {
+		var kind uint8
+		if err := r.Scan(&kind, &k.stream, &k.flush, &k.lo, &k.hi, &k.rows); err != nil {
 			return err
 		}
-		if matched == 0 {
+		switch kind {
+		case 0:
 			others += uint64(k.rows)
-			return nil
+		case 1:
+			blocks = append(blocks, k)
+		case 2:
+			total, rows = k.stream, k.flush
 		}
-		blocks = append(blocks, k)
 		return nil
 	})
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("read flush blocks: %w", err)
 	}
-	return blocks, others, len(blocks) <= maxCopyBlocks, nil
+	// The guard and the totals are computed apart: blocks landing between them must not
+	// pass off a guard that held the blocks back as "no blocks".
+	ok = total <= maxCopyBlocks && total*minRowsPerBlock <= rows && len(blocks) <= maxCopyBlocks &&
+		(len(blocks) > 0 || total == 0)
+	return blocks, others, ok, nil
 }
 
 // spannedRows estimates the share of the blocks' rows that lie in spans, taking each
@@ -334,19 +336,8 @@ const maxSpannedRows = 1.0 / 3
 // byte sum where copies may be, copies among most of the rows, or flushes that kept landing where the count did
 // not look for copies.
 func (c *Client) countBetweenCopies(ctx context.Context, q *LogCountQuery) ([]LogCount, bool, error) {
-	var nb, rows, others uint64
-	var blocks []flushBlock
-	ok := true
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		nb, rows, err = c.blockTotals(gctx, &q.LogFilter)
-		return err
-	})
-	g.Go(func() (err error) {
-		blocks, others, ok, err = c.flushBlocks(gctx, &q.LogFilter)
-		return err
-	})
-	if err := g.Wait(); err != nil || !ok || nb > maxCopyBlocks || nb*minRowsPerBlock > rows {
+	blocks, others, ok, err := c.flushBlocks(ctx, &q.LogFilter)
+	if err != nil || !ok {
 		return nil, false, err
 	}
 	qctx, err := queryContext(ctx, q.ExcludeIDs)

@@ -45,8 +45,9 @@ type LogCount struct {
 // time (logcopies.go), so the count reads plain rows and counts distinct ids only
 // there: on a day without copies it costs what count() does.
 //
-// When it cannot vouch for the overlaps (rows stored without blooms, too many blocks,
-// a byte sum where copies may be), it reads the table FINAL (countFinal).
+// It reads the table FINAL instead (countFinal) where it cannot vouch for the overlaps
+// (rows stored without blooms, a byte sum where copies may be) or FINAL is cheaper:
+// copies among most rows, too many flush blocks, or blocks of few rows each.
 func (c *Client) CountLogs(ctx context.Context, q LogCountQuery) ([]LogCount, error) {
 	if q.Width <= 0 {
 		return nil, fmt.Errorf("count logs: bucket width %d must be positive", q.Width)
