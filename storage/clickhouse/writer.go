@@ -82,6 +82,15 @@ type LogBatch struct {
 // Len is the number of rows in the batch.
 func (b *LogBatch) Len() int { return len(b.id) }
 
+// Renumber adds d to every row's record id. A load generator that inserts one batch
+// again and again uses it so that ClickHouse stores distinct records each time, as
+// ingesters send it, instead of repeats that ReplacingMergeTree merges away.
+func (b *LogBatch) Renumber(d uint64) {
+	for i := range b.id {
+		b.id[i] += d
+	}
+}
+
 // Grow reserves room for n more rows, so a flush allocates each column once.
 func (b *LogBatch) Grow(n int) {
 	for _, c := range b.strColumns() {
