@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/grafana/dskit/flagext"
 
 	"github.com/strataobs/strata/bench"
@@ -389,6 +390,8 @@ func (h *harness) raw(ctx context.Context) *bench.Phase {
 		wg.Wait()
 		elapsed := time.Since(start)
 		m1 := s.Mark()
+		settled, merged := h.waitMerges(ctx, c.Conn(), c.Database())
+		m2 := s.Mark()
 		s.Stop()
 		if e := firstErr.Load(); e != nil {
 			t.Fatalf("insert: %v", e)
@@ -411,8 +414,38 @@ func (h *harness) raw(ctx context.Context) *bench.Phase {
 		}
 		p.Notes = append(p.Notes, fmt.Sprintf("%d rows in %d INSERTs of %d rows by %d writers in %.1f s; the %d pooled batches of %d rows each are reused in turn with new record ids, so every row is a distinct record (count() = %d, uniqExact(id) = %d). Building rows with LogBatch.Add cost %.0f ns/row, outside the timing.",
 			p.Records, inserts.Load(), o.rawBatch, o.rawWriters, elapsed.Seconds(), len(pool), pool[0].Len(), stored, distinct, float64(addTime.Nanoseconds())/float64(seq)))
+		if ch, ok := m2["clickhouse"]; ok {
+			withMerges := perRecord(ch-m0["clickhouse"], p.Records)
+			state := fmt.Sprintf("merges settled %.1f s after the last INSERT", settled.Seconds())
+			if !merged {
+				state = fmt.Sprintf("merges still running %.1f s after the last INSERT", settled.Seconds())
+			}
+			p.Notes = append(p.Notes, fmt.Sprintf("The rate above is a burst: ClickHouse merges the parts later. Counting the merges of these rows too (%s), ClickHouse spent %.1f CPU µs per row, so %d cores running nothing else sustain at most %.0f rows/s into this table.",
+				state, withMerges, runtime.NumCPU(), float64(runtime.NumCPU())*1e6/withMerges))
+		}
 	})
 	return p
+}
+
+// waitMerges waits, at most a minute, until ClickHouse runs no merge in db, and says
+// how long that took and whether it happened.
+func (h *harness) waitMerges(ctx context.Context, conn driver.Conn, db string) (time.Duration, bool) {
+	start := time.Now()
+	idle := 0
+	for time.Since(start) < time.Minute && ctx.Err() == nil {
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM system.merges WHERE database = "+clickhouse.Quote(db)).Scan(&n); err != nil {
+			return time.Since(start), false
+		}
+		// Two idle polls in a row: a merge that ends can be followed at once by the next.
+		if n > 0 {
+			idle = 0
+		} else if idle++; idle == 2 {
+			return time.Since(start), true
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return time.Since(start), false
 }
 
 // topology starts the strata processes of a phase: all of them, the OTLP targets, and
