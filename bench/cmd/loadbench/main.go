@@ -119,9 +119,10 @@ type harness struct {
 	templates []*bench.Template
 	chPid     int
 	stamp     string
-	loadStart string   // load average when the run started
-	notes     []string // run-wide notes
-	tops      []string // pprof summaries, in order
+	loadStart string        // load average when the run started
+	notes     []string      // run-wide notes
+	pageCost  time.Duration // first touch of a fresh page (bench.FreshPageCost); 0 if unknown
+	tops      []string      // pprof summaries, in order
 	mu        sync.Mutex
 }
 
@@ -135,6 +136,14 @@ func run(ctx context.Context, o options) error {
 	}
 	if h.chPid == 0 {
 		log.Printf("no ClickHouse pid (%s): its CPU and RSS are not reported", o.chPidFile)
+	}
+
+	if d, err := bench.FreshPageCost(64<<20, 3); err != nil {
+		log.Print(err)
+	} else {
+		h.pageCost = d
+		h.notef("Fresh memory: writing a page (%d bytes) of newly mapped memory for the first time costs %.1f µs on this machine (64 MiB, median of 3 rounds), %.1f ns per byte; the page faults counted below cost that each.",
+			os.Getpagesize(), float64(d.Nanoseconds())/1e3, float64(d.Nanoseconds())/float64(os.Getpagesize()))
 	}
 
 	// The generator runs before any timing; its own cost is measured and reported.
@@ -427,6 +436,16 @@ func (h *harness) raw(ctx context.Context) *bench.Phase {
 	return p
 }
 
+// faultTime is what faults page faults cost at the measured cost of a fresh page, as a
+// share of cpu.
+func (h *harness) faultTime(faults uint64, cpu time.Duration) string {
+	if h.pageCost == 0 {
+		return ""
+	}
+	d := time.Duration(faults) * h.pageCost
+	return fmt.Sprintf(", about %.1f s of CPU at %.1f µs a fault: %.0f%% of strata's", d.Seconds(), float64(h.pageCost.Nanoseconds())/1e3, 100*d.Seconds()/max(cpu.Seconds(), 1e-9))
+}
+
 // waitMerges waits, at most a minute, until ClickHouse runs no merge in db, and says
 // how long that took and whether it happened.
 func (h *harness) waitMerges(ctx context.Context, conn driver.Conn, db string) (time.Duration, bool) {
@@ -614,9 +633,9 @@ func (h *harness) strata(ctx context.Context, title, short string, start topolog
 				res.Acked, res.Sent, res.Rejected, res.Elapsed.Seconds(), o.clients, res.AckedInWindow, o.duration, float64(res.AckedInWindow)/min(o.duration, res.Elapsed).Seconds(),
 				float64(res.Acked)/untilQueryable.Seconds(), res.Requests, res.Retries, res.GaveUp, res.Failed, p50.Round(time.Millisecond), p90.Round(time.Millisecond), p99.Round(time.Millisecond), float64(res.FillTime.Milliseconds())),
 			fmt.Sprintf("ClickHouse count() = %d, uniqExact(id) = %d; queryable %s after the last acknowledgement.", stored, distinct, fmtQueryable(p.Queryable, qerr)),
-			fmt.Sprintf("Strata CPU from load start until queryable (%.1f s): %.1f core-seconds = %.1f core-µs per record, %.0f%% of it in the kernel; %d minor page faults (%.1f per 1000 records, %.0f MiB first touched).",
+			fmt.Sprintf("Strata CPU from load start until queryable (%.1f s): %.1f core-seconds = %.1f core-µs per record, %.0f%% of it in the kernel; %d minor page faults (%.1f per 1000 records, %.0f MiB first touched%s).",
 				untilQueryable.Seconds(), strataCPU.Seconds(), perRecord(strataCPU, res.Acked), 100*strataSys.Seconds()/max(strataCPU.Seconds(), 1e-9),
-				faults, 1000*float64(faults)/float64(max(res.Acked, 1)), float64(faults)*4096/(1<<20)))
+				faults, 1000*float64(faults)/float64(max(res.Acked, 1)), float64(faults)*4096/(1<<20), h.faultTime(faults, strataCPU)))
 		if res.FirstRetryable != "" {
 			p.Notes = append(p.Notes, "First retryable error: "+firstLine(res.FirstRetryable))
 		}
