@@ -10,8 +10,11 @@
 // inserts, so the querier can exclude from ClickHouse exactly the epochs an ingester
 // still holds in memory with records of the query's tenant and range (querier/doc.go).
 // An epoch is retired (its memory freed, its WAL segments released) once every record in
-// it is flushed or released, plus -ingester.flushed-retention so that in-flight queries
-// see one consistent picture.
+// it is flushed or released, plus -ingester.flushed-retention (1 s). Queries need no
+// more: they ask the ingesters before ClickHouse and leave out the flush ids named, so
+// an epoch retired before the ask is already in ClickHouse. The retention covers a
+// replicated ClickHouse whose other replicas receive a flush later (docs/scaling.md);
+// every second of it holds a second of ingest in memory.
 //
 // # Records in memory
 //

@@ -130,6 +130,10 @@ func (a *App) initDistributor() (services.Service, error) {
 	return a.distributor, nil
 }
 
+// replicatedRetention is the -ingester.flushed-retention below which a process writing
+// to replicated ClickHouse tables warns at start.
+const replicatedRetention = 5 * time.Second
+
 func (a *App) initIngester() (services.Service, error) {
 	listen := fmt.Sprintf("%s:%d", a.cfg.Server.GRPCListenAddress, a.cfg.Server.GRPCListenPort)
 	newLC := func() (*dsring.BasicLifecycler, error) {
@@ -138,6 +142,10 @@ func (a *App) initIngester() (services.Service, error) {
 			a.server.srv.HTTP.Handle("/ingester/ring", lc)
 		}
 		return lc, err
+	}
+	if a.cfg.ClickHouse.Replicated && a.cfg.Ingester.FlushedRetention < replicatedRetention {
+		level.Warn(a.logger).Log("msg", "ClickHouse tables are replicated: a read that reaches a replica before a flush does misses it once the ingester drops the flushed records; set -ingester.flushed-retention above the replication lag (docs/scaling.md)",
+			"flushed_retention", a.cfg.Ingester.FlushedRetention)
 	}
 	a.ingester = ingester.New(a.cfg.Ingester, a.storage, a.overrides, a.pool, newLC, a.reg, a.logger)
 	a.ingester.SetRing(a.ring)
