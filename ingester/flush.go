@@ -113,7 +113,7 @@ func (i *Ingester) flushPass(ctx context.Context, now time.Time, final bool) int
 // epoch's records are also freed together, so smaller epochs free memory sooner).
 // Callers hold i.mu.
 func (i *Ingester) pressed(c *epoch) bool {
-	return c.records() >= maxFlushRecords && i.memBytes >= i.cfg.MaxMemoryBytes/2
+	return c.records() >= i.cfg.MaxInsertRecords && i.memBytes >= i.cfg.MaxMemoryBytes/2
 }
 
 // flushAll flushes the works -ingester.flush-concurrency at a time, so that one batch
@@ -184,17 +184,13 @@ func (i *Ingester) collect(now time.Time, final bool) []*flushWork {
 		for _, w := range []*flushWork{own, fb} {
 			if !w.empty() {
 				w.logView, w.spanView = e.logs, e.spans
-				out = append(out, w.chunks(maxFlushRecords)...)
+				out = append(out, w.chunks(i.cfg.MaxInsertRecords)...)
 			}
 		}
 	}
 	return out
 }
 
-// maxFlushRecords caps one INSERT. The client holds a batch's columns twice over while
-// it encodes them (about 9 KB per realistic log record in all), so a whole 200,000-record
-// epoch in one INSERT would cost gigabytes; 25,000 rows still make large parts.
-const maxFlushRecords = 25000
 
 // chunks splits w into works of at most n records each; the views and the epoch are
 // shared, so each chunk is built, written, marked and released on its own.

@@ -108,7 +108,7 @@ func TestPressedEpochClosesEarly(t *testing.T) {
 		ts := time.Now().UnixNano()
 		req := &pb.PushRequest{Tenant: "p", Resources: []*pb.Resource{{ServiceName: "svc"}}}
 		st := &pb.LogStream{StreamId: 1, Labels: []*pb.Label{{Name: "service_name", Value: "svc"}}, Placement: &pb.Placement{}}
-		for k := range maxFlushRecords {
+		for k := range i.cfg.MaxInsertRecords {
 			st.Records = append(st.Records, &pb.LogRecord{Id: uint64(k + 1), Timestamp: ts + int64(k), Body: "a line of some eighty bytes, about what an access log line of a web server holds"})
 		}
 		req.Streams = []*pb.LogStream{st}

@@ -33,6 +33,7 @@ type Config struct {
 	WAL               wal.Config    `yaml:"wal"`
 	MaxEpochAge       time.Duration `yaml:"max_epoch_age"`
 	MaxEpochRecords   int           `yaml:"max_epoch_records"`
+	MaxInsertRecords  int           `yaml:"max_insert_records"`
 	FlushCheckPeriod  time.Duration `yaml:"flush_check_period"`
 	FlushConcurrency  int           `yaml:"flush_concurrency"`
 	ReleaseGrace      time.Duration `yaml:"release_grace"`
@@ -49,6 +50,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	c.WAL.RegisterFlagsWithPrefix("ingester.wal-", f)
 	f.DurationVar(&c.MaxEpochAge, "ingester.max-epoch-age", 5*time.Second, "Longest time records collect in memory before they are flushed to ClickHouse as one batch.")
 	f.IntVar(&c.MaxEpochRecords, "ingester.max-epoch-records", 200000, "Records per flush batch; a batch is flushed when it reaches this size even if it is younger than -ingester.max-epoch-age.")
+	f.IntVar(&c.MaxInsertRecords, "ingester.max-insert-records", 100000, "Records per ClickHouse INSERT of a flush; a batch above it goes out in several. ClickHouse 18.16 spends 4.1-4.5 CPU µs per row on INSERTs of 100,000 rows against 6.4-7.4 on 25,000; the ingester holds one INSERT's columns (about 650 bytes a record on realistic logs) while it is built and sent.")
 	f.DurationVar(&c.FlushCheckPeriod, "ingester.flush-check-period", 500*time.Millisecond, "How often the flush loop looks for work.")
 	f.IntVar(&c.FlushConcurrency, "ingester.flush-concurrency", 1, "Flush batches written to ClickHouse at once, so that one batch is built while another is inserted; worth raising when ClickHouse runs on other machines (on a 2-core machine shared with it, 2 measured no faster).")
 	f.DurationVar(&c.ReleaseGrace, "ingester.release-grace", 30*time.Second, "How long a rank-k replica waits (k times this) for the owner to flush a record before flushing it itself.")
@@ -65,8 +67,8 @@ func (c *Config) Validate() error {
 	if err := c.WAL.Validate(); err != nil {
 		return err
 	}
-	if c.MaxEpochAge <= 0 || c.MaxEpochRecords <= 0 || c.FlushCheckPeriod <= 0 || c.FlushConcurrency <= 0 {
-		return fmt.Errorf("ingester: max-epoch-age, max-epoch-records, flush-check-period and flush-concurrency must be positive")
+	if c.MaxEpochAge <= 0 || c.MaxEpochRecords <= 0 || c.MaxInsertRecords <= 0 || c.FlushCheckPeriod <= 0 || c.FlushConcurrency <= 0 {
+		return fmt.Errorf("ingester: max-epoch-age, max-epoch-records, max-insert-records, flush-check-period and flush-concurrency must be positive")
 	}
 	return nil
 }
