@@ -191,7 +191,6 @@ func (i *Ingester) collect(now time.Time, final bool) []*flushWork {
 	return out
 }
 
-
 // chunks splits w into works of at most n records each; the views and the epoch are
 // shared, so each chunk is built, written, marked and released on its own.
 func (w *flushWork) chunks(n int) []*flushWork {
