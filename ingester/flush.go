@@ -96,7 +96,9 @@ func (i *Ingester) flushPass(ctx context.Context, now time.Time, final bool) int
 
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.retire(now)
+	// Retention counts from each epoch's flush to now, not to the pass's start: a pass
+	// that flushed for a second would otherwise keep its epochs a pass longer.
+	i.retire(later(now, time.Now()))
 	i.expireEarlyReleases(now)
 	pending := 0
 	for _, e := range i.epochs {
@@ -113,7 +115,7 @@ func (i *Ingester) flushPass(ctx context.Context, now time.Time, final bool) int
 // epoch's records are also freed together, so smaller epochs free memory sooner).
 // Callers hold i.mu.
 func (i *Ingester) pressed(c *epoch) bool {
-	return c.records() >= i.cfg.MaxInsertRecords && i.memBytes >= i.cfg.MaxMemoryBytes/2
+	return c.records() >= i.cfg.insertRecords() && i.memBytes >= i.cfg.MaxMemoryBytes/2
 }
 
 // flushAll flushes the works -ingester.flush-concurrency at a time, so that one batch
@@ -184,7 +186,7 @@ func (i *Ingester) collect(now time.Time, final bool) []*flushWork {
 		for _, w := range []*flushWork{own, fb} {
 			if !w.empty() {
 				w.logView, w.spanView = e.logs, e.spans
-				out = append(out, w.chunks(i.cfg.MaxInsertRecords)...)
+				out = append(out, w.chunks(i.cfg.insertRecords())...)
 			}
 		}
 	}
@@ -576,4 +578,12 @@ func (i *Ingester) retire(now time.Time) {
 	if err := i.wal.Truncate(oldest); err != nil {
 		level.Warn(i.logger).Log("msg", "WAL truncate failed", "err", err)
 	}
+}
+
+// later returns the later of two times.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -108,7 +108,8 @@ func TestPressedEpochClosesEarly(t *testing.T) {
 		ts := time.Now().UnixNano()
 		req := &pb.PushRequest{Tenant: "p", Resources: []*pb.Resource{{ServiceName: "svc"}}}
 		st := &pb.LogStream{StreamId: 1, Labels: []*pb.Label{{Name: "service_name", Value: "svc"}}, Placement: &pb.Placement{}}
-		for k := range i.cfg.MaxInsertRecords {
+		// A full INSERT's worth, and with the small limit enough to fill half of it.
+		for k := range max(i.cfg.insertRecords(), 20000) {
 			st.Records = append(st.Records, &pb.LogRecord{Id: uint64(k + 1), Timestamp: ts + int64(k), Body: "a line of some eighty bytes, about what an access log line of a web server holds"})
 		}
 		req.Streams = []*pb.LogStream{st}
@@ -169,5 +170,24 @@ func TestFlushesReuseTheirBatch(t *testing.T) {
 	}
 	if rows != 40 || ids != 40 {
 		t.Fatalf("storage holds %d rows of %d ids, want 40 of 40", rows, ids)
+	}
+}
+
+func TestInsertRecordsShrinkWithTheMemoryLimit(t *testing.T) {
+	for _, c := range []struct {
+		max  int
+		mem  int64
+		want int
+	}{
+		{100000, 512 << 20, 100000}, // the defaults: 131,072 records of the limit
+		{100000, 64 << 20, 16384},
+		{25000, 64 << 20, 16384},
+		{10000, 64 << 20, 10000},
+		{100000, 1000, 1},
+	} {
+		cfg := Config{MaxInsertRecords: c.max, MaxMemoryBytes: c.mem}
+		if got := cfg.insertRecords(); got != c.want {
+			t.Errorf("max-insert-records %d, max-memory-bytes %d: %d records per INSERT, want %d", c.max, c.mem, got, c.want)
+		}
 	}
 }

@@ -50,7 +50,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	c.WAL.RegisterFlagsWithPrefix("ingester.wal-", f)
 	f.DurationVar(&c.MaxEpochAge, "ingester.max-epoch-age", 5*time.Second, "Longest time records collect in memory before they are flushed to ClickHouse as one batch.")
 	f.IntVar(&c.MaxEpochRecords, "ingester.max-epoch-records", 200000, "Records per flush batch; a batch is flushed when it reaches this size even if it is younger than -ingester.max-epoch-age.")
-	f.IntVar(&c.MaxInsertRecords, "ingester.max-insert-records", 100000, "Records per ClickHouse INSERT of a flush; a batch above it goes out in several. ClickHouse 18.16 spends 4.1-4.5 CPU µs per row on INSERTs of 100,000 rows against 6.4-7.4 on 25,000; the ingester holds one INSERT's columns (about 650 bytes a record on realistic logs) while it is built and sent.")
+	f.IntVar(&c.MaxInsertRecords, "ingester.max-insert-records", 100000, "Records per ClickHouse INSERT of a flush; a batch above it goes out in several. ClickHouse 18.16 spends 4.1-4.5 CPU µs per row on INSERTs of 100,000 rows against 6.4-7.4 on 25,000; the ingester holds one INSERT's columns (about 650 bytes a record on realistic logs) while it is built and sent, so INSERTs are also kept to -ingester.max-memory-bytes / 4096 records.")
 	f.DurationVar(&c.FlushCheckPeriod, "ingester.flush-check-period", 500*time.Millisecond, "How often the flush loop looks for work.")
 	f.IntVar(&c.FlushConcurrency, "ingester.flush-concurrency", 1, "Flush batches written to ClickHouse at once, so that one batch is built while another is inserted; worth raising when ClickHouse runs on other machines (on a 2-core machine shared with it, 2 measured no faster).")
 	f.DurationVar(&c.ReleaseGrace, "ingester.release-grace", 30*time.Second, "How long a rank-k replica waits (k times this) for the owner to flush a record before flushing it itself.")
@@ -60,6 +60,19 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.DurationVar(&c.FlushTimeout, "ingester.flush-timeout", time.Minute, "Timeout of one flush to ClickHouse.")
 	f.DurationVar(&c.MaxFlushBackoff, "ingester.max-flush-backoff", 10*time.Second, "Longest wait between retries of a failed flush.")
 	f.DurationVar(&c.ShutdownFlushWait, "ingester.shutdown-flush-timeout", 2*time.Minute, "How long a stopping ingester tries to flush before it gives up and leaves the rest in its WAL.")
+}
+
+// insertBytesPerRecord is how much of -ingester.max-memory-bytes each record of one
+// INSERT may claim: its columns take about 650 bytes a realistic record, held twice
+// while clickhouse-go encodes them, and the batch keeps its buffers for the next flush,
+// so an INSERT stays within about a third of the limit. Unbounded, a 64 MiB ingester
+// kept columns for 100,000 records and refused every push from then on.
+const insertBytesPerRecord = 4096
+
+// insertRecords is the records per INSERT: -ingester.max-insert-records, or fewer when
+// -ingester.max-memory-bytes is small.
+func (c *Config) insertRecords() int {
+	return int(max(1, min(int64(c.MaxInsertRecords), c.MaxMemoryBytes/insertBytesPerRecord)))
 }
 
 // Validate checks the configuration.
