@@ -96,9 +96,9 @@ func (i *Ingester) flushPass(ctx context.Context, now time.Time, final bool) int
 
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	// Retention counts from each epoch's flush to now, not to the pass's start: a pass
-	// that flushed for a second would otherwise keep its epochs a pass longer.
-	i.retire(later(now, time.Now()))
+	// Retention counts from each epoch's flush to the end of this pass, not to its start:
+	// a pass that flushed for a second would otherwise keep its epochs a pass longer.
+	i.retire(time.Now())
 	i.expireEarlyReleases(now)
 	pending := 0
 	for _, e := range i.epochs {
@@ -578,12 +578,4 @@ func (i *Ingester) retire(now time.Time) {
 	if err := i.wal.Truncate(oldest); err != nil {
 		level.Warn(i.logger).Log("msg", "WAL truncate failed", "err", err)
 	}
-}
-
-// later returns the later of two times.
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }

@@ -191,3 +191,22 @@ func TestInsertRecordsShrinkWithTheMemoryLimit(t *testing.T) {
 		}
 	}
 }
+
+// A pass retires the epochs it flushed once their retention has passed by the time the
+// pass ends, not by the time it began: with no retention, in the same pass.
+func TestPassRetiresWhatItFlushedAtItsEnd(t *testing.T) {
+	i := testIngester(t, chtest.New(t), t.TempDir(), func(cfg *Config) {
+		cfg.FlushCheckPeriod = time.Hour
+		cfg.FlushedRetention = 0
+	})
+	defer services.StopAndAwaitTerminated(context.Background(), i)
+	pushN(t, i, "t", 0, 20)
+	if pending := i.flushPass(context.Background(), time.Now(), true); pending != 0 {
+		t.Fatalf("%d records still pending", pending)
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.memBytes != 0 {
+		t.Fatalf("after the pass that flushed them, %d bytes of records are still held, want 0", i.memBytes)
+	}
+}

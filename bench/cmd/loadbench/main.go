@@ -399,7 +399,7 @@ func (h *harness) raw(ctx context.Context) *bench.Phase {
 		wg.Wait()
 		elapsed := time.Since(start)
 		m1 := s.Mark()
-		settled, merged := h.waitMerges(ctx, c.Conn(), c.Database())
+		settled, merged := waitMerges(ctx, c.Conn(), c.Database())
 		m2 := s.Mark()
 		s.Stop()
 		if e := firstErr.Load(); e != nil {
@@ -448,7 +448,7 @@ func (h *harness) faultTime(faults uint64, cpu time.Duration) string {
 
 // waitMerges waits, at most a minute, until ClickHouse runs no merge in db, and says
 // how long that took and whether it happened.
-func (h *harness) waitMerges(ctx context.Context, conn driver.Conn, db string) (time.Duration, bool) {
+func waitMerges(ctx context.Context, conn driver.Conn, db string) (time.Duration, bool) {
 	start := time.Now()
 	idle := 0
 	for time.Since(start) < time.Minute && ctx.Err() == nil {
