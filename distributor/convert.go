@@ -53,6 +53,7 @@ type validator struct {
 	attrVals chunk[pb.Attr]
 	attrPtrs chunk[*pb.Attr]
 	idBytes  chunk[byte]
+	hashBuf  []byte // logID's scratch
 }
 
 // chunk hands out parts of a larger slice.
@@ -257,31 +258,30 @@ func streamID(tenant string, labels []*pb.Label) uint64 {
 }
 
 // logID is the deterministic id of a log record: replicas and client retries of the same
-// record get the same id, which is what makes exact counts possible.
-func logID(stream uint64, r *pb.LogRecord) uint64 {
-	h := xxhash.New()
-	var buf [8]byte
-	binary.LittleEndian.PutUint64(buf[:], stream)
-	h.Write(buf[:])
-	binary.LittleEndian.PutUint64(buf[:], uint64(r.Timestamp))
-	h.Write(buf[:])
-	binary.LittleEndian.PutUint64(buf[:], uint64(r.ObservedTimestamp))
-	h.Write(buf[:])
-	buf[0] = byte(r.SeverityNumber)
-	h.Write(buf[:1])
-	h.WriteString(r.SeverityText)
-	h.WriteString("\xff")
-	h.WriteString(r.Body)
-	h.WriteString("\xff")
-	h.Write(r.TraceId)
-	h.Write(r.SpanId)
+// record get the same id, which is what makes exact counts possible. The hashed bytes are
+// gathered in v's scratch buffer and hashed at once: written piece by piece into a
+// digest (a dozen small writes per record) the hash cost 5% of an all-in-one process.
+// The id is the same either way.
+func (v *validator) logID(stream uint64, r *pb.LogRecord) uint64 {
+	b := v.hashBuf[:0]
+	b = binary.LittleEndian.AppendUint64(b, stream)
+	b = binary.LittleEndian.AppendUint64(b, uint64(r.Timestamp))
+	b = binary.LittleEndian.AppendUint64(b, uint64(r.ObservedTimestamp))
+	b = append(b, byte(r.SeverityNumber))
+	b = append(b, r.SeverityText...)
+	b = append(b, 0xff)
+	b = append(b, r.Body...)
+	b = append(b, 0xff)
+	b = append(b, r.TraceId...)
+	b = append(b, r.SpanId...)
 	for _, a := range r.Attributes {
-		h.WriteString(a.Key)
-		h.WriteString("\xfe")
-		h.WriteString(a.Value)
-		h.WriteString("\xff")
+		b = append(b, a.Key...)
+		b = append(b, 0xfe)
+		b = append(b, a.Value...)
+		b = append(b, 0xff)
 	}
-	return h.Sum64()
+	v.hashBuf = b
+	return xxhash.Sum64(b)
 }
 
 // spanID is the deterministic id of a span: the trace id and span id, per tenant.
@@ -371,7 +371,7 @@ func convertLogs(tenant string, v *validator, ld plog.Logs) *converted {
 					continue
 				}
 				rec.Resource = resIdx
-				rec.Id = logID(sid, rec)
+				rec.Id = v.logID(sid, rec)
 				st.Records = append(st.Records, rec)
 				c.accepted++
 			}

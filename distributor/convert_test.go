@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/strataobs/strata/limits"
+	pb "github.com/strataobs/strata/proto/strata/v1"
 )
 
 func TestSeverityLevel(t *testing.T) {
@@ -101,5 +102,27 @@ func TestConvertLogsStreamsAndIDs(t *testing.T) {
 	}
 	if convertLogs("other", v, ld).streams[0].StreamId == a.streams[0].StreamId {
 		t.Error("tenant is not part of the stream id")
+	}
+}
+
+// TestLogIDIsStable pins the id of a known record: ids must not change between versions,
+// or a client's retry through an upgraded distributor would store its record twice.
+func TestLogIDIsStable(t *testing.T) {
+	r := &pb.LogRecord{
+		Timestamp: 1764000000123456789, ObservedTimestamp: 1764000000987654321,
+		SeverityNumber: 9, SeverityText: "INFO", Body: "GET /api/v1/users 200 12ms",
+		TraceId: []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, SpanId: []byte{1, 2, 3, 4, 5, 6, 7, 8},
+		Attributes: []*pb.Attr{{Key: "http.method", Value: "GET"}, {Key: "http.status_code", Value: "200", Type: pb.AttrType_ATTR_TYPE_INT}},
+	}
+	v := testValidator()
+	const want = uint64(0x54469c9e5e70e934)
+	for range 2 { // the second call reuses the scratch buffer
+		if got := v.logID(0x1234567890abcdef, r); got != want {
+			t.Fatalf("logID = %#x, want %#x", got, want)
+		}
+	}
+	r.Attributes = nil
+	if v.logID(0x1234567890abcdef, r) == want {
+		t.Fatal("attributes are not part of the id")
 	}
 }

@@ -70,7 +70,7 @@ func convertLoki(tenant string, v *validator, p *lokiPush) *converted {
 				continue
 			}
 			rec.Resource = dst.res
-			rec.Id = logID(dst.stream.StreamId, rec)
+			rec.Id = v.logID(dst.stream.StreamId, rec)
 			dst.stream.Records = append(dst.stream.Records, rec)
 			c.accepted++
 		}
