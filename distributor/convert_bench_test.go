@@ -15,9 +15,10 @@ import (
 //
 //	convert          convertLogs alone: validation, attribute flattening, stream and record ids
 //	decode+convert   plus decoding the OTLP protobuf, as the gRPC receiver does
-//	+push-marshal    plus building and encoding the ingester PushRequest (RF=1: one request)
-//	push-rf3/*       encoding the requests of 3 replicas: each marshalled whole, or by
-//	                 pushEncoder (each stream marshalled once, joined per replica)
+//	+push-marshal    plus encoding the ingester PushRequest (RF=1: one request)
+//	push-rf3/*       encoding the requests of 3 replicas: each built as objects and
+//	                 marshalled whole by proto.Marshal, or by pushEncoder (each stream
+//	                 encoded once, joined per replica)
 func BenchmarkConvertLogs(b *testing.B) {
 	tpl, err := bench.NewGenerator(bench.DefaultGenConfig()).Template()
 	if err != nil {
@@ -60,7 +61,11 @@ func BenchmarkConvertLogs(b *testing.B) {
 		for i := range idx {
 			idx[i], sets[i] = i, []string{"ingester-1:9095"}
 		}
-		out, err := proto.Marshal(buildRequest("bench", c, sets, "ingester-1:9095", idx))
+		enc, err := newPushEncoder("bench", c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, err := enc.request(nil, sets, "ingester-1:9095", idx)
 		if err != nil || len(out) == 0 {
 			b.Fatalf("marshal push: %d bytes, %v", len(out), err)
 		}
@@ -80,7 +85,10 @@ func BenchmarkConvertLogs(b *testing.B) {
 		}
 	})
 	run("push-rf3/encoder", func(b *testing.B) {
-		enc := newPushEncoder("bench", c)
+		enc, err := newPushEncoder("bench", c)
+		if err != nil {
+			b.Fatal(err)
+		}
 		for _, a := range addrs {
 			if _, err := enc.request(nil, sets, a, idx); err != nil {
 				b.Fatal(err)
@@ -90,7 +98,10 @@ func BenchmarkConvertLogs(b *testing.B) {
 	// As the distributor sends: each request built into the buffer of a sent one.
 	bufs := make(requestBuffers, len(addrs))
 	run("push-rf3/encoder-reused", func(b *testing.B) {
-		enc := newPushEncoder("bench", c)
+		enc, err := newPushEncoder("bench", c)
+		if err != nil {
+			b.Fatal(err)
+		}
 		for _, a := range addrs {
 			raw, err := enc.request(bufs.get(), sets, a, idx)
 			if err != nil {

@@ -188,13 +188,13 @@ func (d *Distributor) replicate(ctx context.Context, tenant string, c *converted
 	// Replica writes get their own deadline, detached from the caller: every replica should
 	// get the write even after quorum is reached or the client hangs up.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.RemoteTimeout)
-	enc := newPushEncoder(tenant, c)
-	err := dsring.DoBatchWithOptions(ctx, dsring.Write, pr, keys, func(inst dsring.InstanceDesc, idx []int) error {
-		err := d.pushTo(client.WithTenant(wctx, tenant), inst.Addr, func() *pb.PushRequest {
-			return buildRequest(tenant, c, pr.Sets, inst.Addr, idx)
-		}, func(buf []byte) ([]byte, error) {
-			return enc.request(buf, pr.Sets, inst.Addr, idx)
-		})
+	enc, err := newPushEncoder(tenant, c)
+	if err != nil {
+		cancel()
+		return status.Errorf(codes.Internal, "encode push: %v", err)
+	}
+	err = dsring.DoBatchWithOptions(ctx, dsring.Write, pr, keys, func(inst dsring.InstanceDesc, idx []int) error {
+		err := d.pushTo(client.WithTenant(wctx, tenant), inst.Addr, enc, pr.Sets, idx)
 		if err != nil {
 			level.Debug(d.logger).Log("msg", "push to ingester failed", "addr", inst.Addr, "err", err)
 			if refused(err) {
@@ -209,18 +209,23 @@ func (d *Distributor) replicate(ctx context.Context, tenant string, c *converted
 	return nil
 }
 
-// pushTo sends a request to the ingester at addr: built as objects if it runs in this
-// process, else marshalled, as bytes it writes to its WAL unchanged.
-func (d *Distributor) pushTo(ctx context.Context, addr string, build func() *pb.PushRequest, marshal func(buf []byte) ([]byte, error)) error {
+// pushTo sends the ingester at addr its share of a push (idx), as the bytes it writes to
+// its WAL unchanged: handed over if it runs in this process, else over gRPC.
+func (d *Distributor) pushTo(ctx context.Context, addr string, enc *pushEncoder, sets [][]string, idx []int) error {
 	if in := d.pool.Local(addr); in != nil {
-		_, err := in.Push(ctx, build())
+		// The ingester keeps the bytes: they cannot come from a kept buffer.
+		raw, err := enc.request(nil, sets, addr, idx)
+		if err != nil {
+			return err
+		}
+		_, err = in.PushRaw(ctx, &pb.RawPushRequest{Request: raw})
 		return err
 	}
 	cl, err := d.pool.Get(addr)
 	if err != nil {
 		return err
 	}
-	raw, err := marshal(d.reqBufs.get())
+	raw, err := enc.request(d.reqBufs.get(), sets, addr, idx)
 	if err != nil {
 		return err
 	}
@@ -235,22 +240,6 @@ func traceKey(tenant string, traceID []byte) uint32 {
 	h.Write(traceID)
 	s := h.Sum64()
 	return uint32(s) ^ uint32(s>>32)
-}
-
-// buildRequest assembles the subset of c that one ingester stores, with its placement.
-func buildRequest(tenant string, c *converted, sets [][]string, addr string, idx []int) *pb.PushRequest {
-	req := &pb.PushRequest{Tenant: tenant, Resources: c.resources}
-	for _, i := range idx {
-		pl := &pb.Placement{Rank: uint32(max(ring.Rank(sets[i], addr), 0)), Replicas: sets[i]}
-		if i < len(c.streams) {
-			s := c.streams[i]
-			req.Streams = append(req.Streams, &pb.LogStream{StreamId: s.StreamId, Labels: s.Labels, Records: s.Records, Placement: pl})
-			continue
-		}
-		t := c.traces[i-len(c.streams)]
-		req.Traces = append(req.Traces, &pb.Trace{TraceId: t.TraceId, Spans: t.Spans, Placement: pl})
-	}
-	return req
 }
 
 // refused reports whether an ingester turned a push away before storing any of it: at

@@ -1,8 +1,6 @@
 package distributor
 
 import (
-	"sync"
-
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -18,67 +16,66 @@ var (
 	fieldPushTraces      = fieldNumber(&pb.PushRequest{}, "traces")
 	fieldStreamPlacement = fieldNumber(&pb.LogStream{}, "placement")
 	fieldTracePlacement  = fieldNumber(&pb.Trace{}, "placement")
+	wPlacementRank       = fieldNumber(&pb.Placement{}, "rank")
+	wPlacementReplicas   = fieldNumber(&pb.Placement{}, "replicas")
 )
 
 func fieldNumber(m proto.Message, name protoreflect.Name) protowire.Number {
 	return m.ProtoReflect().Descriptor().Fields().ByName(name).Number()
 }
 
-// pushEncoder marshals a converted request for remote ingesters. Each stream and trace is
+// pushEncoder marshals a converted request for ingesters. Each stream and trace is
 // marshalled once however many replicas receive it, and each replica's request is those
 // bytes joined with its own placements: a protobuf message is its fields one after
 // another, so the join is the marshalled request buildRequest would make. Marshalling
 // each replica's request whole cost the distributor three marshals per record with RF=3,
-// a quarter of its CPU. Safe for the concurrent calls of one DoBatch.
+// a quarter of its CPU. Streams and traces are marshalled when the encoder is made, into
+// one buffer (log streams by appendLogStream); request is safe for the concurrent calls of
+// one DoBatch.
 type pushEncoder struct {
 	c      *converted
-	tenant string
-
-	headOnce sync.Once
-	head     []byte // tenant and resources
-	headErr  error
-
-	once   []sync.Once
+	head   []byte   // tenant and resources
 	bodies [][]byte // stream or trace i without its placement
-	errs   []error
 }
 
-func newPushEncoder(tenant string, c *converted) *pushEncoder {
-	n := len(c.streams) + len(c.traces)
-	return &pushEncoder{c: c, tenant: tenant, once: make([]sync.Once, n), bodies: make([][]byte, n), errs: make([]error, n)}
-}
-
-func (e *pushEncoder) body(i int) ([]byte, error) {
-	e.once[i].Do(func() {
-		var m proto.Message
-		if i < len(e.c.streams) {
-			s := e.c.streams[i]
-			m = &pb.LogStream{StreamId: s.StreamId, Labels: s.Labels, Records: s.Records}
-		} else {
-			t := e.c.traces[i-len(e.c.streams)]
-			m = &pb.Trace{TraceId: t.TraceId, Spans: t.Spans}
+func newPushEncoder(tenant string, c *converted) (*pushEncoder, error) {
+	e := &pushEncoder{c: c, bodies: make([][]byte, len(c.streams)+len(c.traces))}
+	head := &pb.PushRequest{Tenant: tenant, Resources: c.resources}
+	size := proto.Size(head)
+	for _, s := range c.streams {
+		size += sizeLogStream(s)
+	}
+	traces := make([]*pb.Trace, len(c.traces))
+	for k, t := range c.traces {
+		traces[k] = &pb.Trace{TraceId: t.TraceId, Spans: t.Spans}
+		size += proto.Size(traces[k])
+	}
+	buf, err := proto.MarshalOptions{}.MarshalAppend(make([]byte, 0, size), head)
+	if err != nil {
+		return nil, err
+	}
+	e.head = buf[:len(buf):len(buf)]
+	for k, s := range c.streams {
+		from := len(buf)
+		buf = appendLogStream(buf, s)
+		e.bodies[k] = buf[from:len(buf):len(buf)]
+	}
+	for k, t := range traces {
+		from := len(buf)
+		if buf, err = (proto.MarshalOptions{}).MarshalAppend(buf, t); err != nil {
+			return nil, err
 		}
-		e.bodies[i], e.errs[i] = proto.Marshal(m)
-	})
-	return e.bodies[i], e.errs[i]
+		e.bodies[len(c.streams)+k] = buf[from:len(buf):len(buf)]
+	}
+	return e, nil
 }
 
 // request appends the marshalled buildRequest(tenant, c, sets, addr, idx) to buf[:0],
 // growing it when it is too small.
 func (e *pushEncoder) request(buf []byte, sets [][]string, addr string, idx []int) ([]byte, error) {
-	e.headOnce.Do(func() {
-		e.head, e.headErr = proto.Marshal(&pb.PushRequest{Tenant: e.tenant, Resources: e.c.resources})
-	})
-	if e.headErr != nil {
-		return nil, e.headErr
-	}
 	size := len(e.head)
 	for _, i := range idx {
-		b, err := e.body(i)
-		if err != nil {
-			return nil, err
-		}
-		size += len(b) + 32
+		size += len(e.bodies[i]) + 32
 		for _, r := range sets[i] {
 			size += len(r) + 2
 		}
@@ -88,23 +85,25 @@ func (e *pushEncoder) request(buf []byte, sets [][]string, addr string, idx []in
 		out = make([]byte, 0, size)
 	}
 	out = append(out, e.head...)
-	var pl []byte
 	for _, i := range idx {
 		field, plField := fieldPushStreams, fieldStreamPlacement
 		if i >= len(e.c.streams) {
 			field, plField = fieldPushTraces, fieldTracePlacement
 		}
-		var err error
-		pl, err = proto.MarshalOptions{}.MarshalAppend(pl[:0], &pb.Placement{Rank: uint32(max(ring.Rank(sets[i], addr), 0)), Replicas: sets[i]})
-		if err != nil {
-			return nil, err
+		rank := uint64(max(ring.Rank(sets[i], addr), 0))
+		plSize := sizeVarintField(rank)
+		for _, r := range sets[i] {
+			plSize += protowire.SizeTag(wPlacementReplicas) + protowire.SizeBytes(len(r))
 		}
 		b := e.bodies[i]
-		out = protowire.AppendTag(out, field, protowire.BytesType)
-		out = protowire.AppendVarint(out, uint64(len(b)+protowire.SizeTag(plField)+protowire.SizeBytes(len(pl))))
+		out = appendMessageHeader(out, field, len(b)+protowire.SizeTag(plField)+protowire.SizeBytes(plSize))
 		out = append(out, b...)
-		out = protowire.AppendTag(out, plField, protowire.BytesType)
-		out = protowire.AppendBytes(out, pl)
+		out = appendMessageHeader(out, plField, plSize)
+		out = appendVarintField(out, wPlacementRank, rank)
+		for _, r := range sets[i] {
+			out = protowire.AppendTag(out, wPlacementReplicas, protowire.BytesType)
+			out = protowire.AppendString(out, r)
+		}
 	}
 	return out, nil
 }

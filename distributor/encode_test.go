@@ -16,6 +16,7 @@ import (
 
 	"github.com/strataobs/strata/bench"
 	pb "github.com/strataobs/strata/proto/strata/v1"
+	"github.com/strataobs/strata/ring"
 )
 
 // TestPushEncoderMatchesBuildRequest: what the encoder joins from once-marshalled
@@ -57,7 +58,10 @@ func TestPushEncoderMatchesBuildRequest(t *testing.T) {
 			byAddr[a] = append(byAddr[a], i)
 		}
 	}
-	enc := newPushEncoder("team-a", c)
+	enc, err := newPushEncoder("team-a", c)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	for k, addr := range addrs {
 		// Requests are built into the buffers of earlier ones: none, one too small to
@@ -80,6 +84,23 @@ func TestPushEncoderMatchesBuildRequest(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// buildRequest assembles, as objects, the subset of c that one ingester stores, with its
+// placement: what the pushEncoder's bytes must decode to.
+func buildRequest(tenant string, c *converted, sets [][]string, addr string, idx []int) *pb.PushRequest {
+	req := &pb.PushRequest{Tenant: tenant, Resources: c.resources}
+	for _, i := range idx {
+		pl := &pb.Placement{Rank: uint32(max(ring.Rank(sets[i], addr), 0)), Replicas: sets[i]}
+		if i < len(c.streams) {
+			s := c.streams[i]
+			req.Streams = append(req.Streams, &pb.LogStream{StreamId: s.StreamId, Labels: s.Labels, Records: s.Records, Placement: pl})
+			continue
+		}
+		t := c.traces[i-len(c.streams)]
+		req.Traces = append(req.Traces, &pb.Trace{TraceId: t.TraceId, Spans: t.Spans, Placement: pl})
+	}
+	return req
 }
 
 func testTraces(n int) ptrace.Traces {
