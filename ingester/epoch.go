@@ -52,6 +52,9 @@ type epoch struct {
 	pending  int
 	bytes    int64
 	doneAt   time.Time // when pending last reached zero after closing
+	// reserved counts the records of pushes that chose this epoch and are being written
+	// to the WAL: they are in no slice yet, but count toward the epoch's size.
+	reserved int
 
 	retiredFlag bool
 }

@@ -193,19 +193,27 @@ func (i *Ingester) collect(now time.Time, final bool) []*flushWork {
 	return out
 }
 
-// chunks splits w into works of at most n records each; the views and the epoch are
-// shared, so each chunk is built, written, marked and released on its own.
+// chunks splits w into works of at most n records each, all of about the same size: cut
+// at n, an epoch a little over it left a tail of a few thousand records, a small INSERT
+// that cost ClickHouse several times more per row and a part to merge. The views and the
+// epoch are shared, so each chunk is built, written, marked and released on its own.
 func (w *flushWork) chunks(n int) []*flushWork {
-	if len(w.logIdx)+len(w.spanIdx) <= n {
+	total := len(w.logIdx) + len(w.spanIdx)
+	if total <= n {
 		return []*flushWork{w}
 	}
+	parts := (total + n - 1) / n
 	var out []*flushWork
 	logs, spans := w.logIdx, w.spanIdx
-	for len(logs)+len(spans) > 0 {
+	for p := range parts {
+		size := total / parts
+		if p < total%parts {
+			size++
+		}
 		c := &flushWork{ep: w.ep, fallback: w.fallback, logView: w.logView, spanView: w.spanView}
-		k := min(n, len(logs))
+		k := min(size, len(logs))
 		c.logIdx, logs = logs[:k:k], logs[k:]
-		k = min(n-len(c.logIdx), len(spans))
+		k = min(size-len(c.logIdx), len(spans))
 		c.spanIdx, spans = spans[:k:k], spans[k:]
 		first := true
 		widen := func(ts int64) {

@@ -3,6 +3,7 @@ package ingester
 import (
 	"context"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +28,8 @@ func TestFlushWorkChunks(t *testing.T) {
 	if len(cs) != 3 {
 		t.Fatalf("%d chunks, want 3", len(cs))
 	}
-	want := []struct{ logs, spans, min, max int }{{25000, 0, 1000, 25999}, {25000, 0, 26000, 50999}, {10000, 10000, 500, 60999}}
+	// 70,000 records in three INSERTs of about the same size, not 25,000, 25,000 and 20,000.
+	want := []struct{ logs, spans, min, max int }{{23334, 0, 1000, 24333}, {23333, 0, 24334, 47666}, {13333, 10000, 500, 60999}}
 	for k, c := range cs {
 		if len(c.logIdx) != want[k].logs || len(c.spanIdx) != want[k].spans || c.minTS != int64(want[k].min) || c.maxTS != int64(want[k].max) {
 			t.Errorf("chunk %d: %d logs, %d spans, ts [%d, %d]; want %+v", k, len(c.logIdx), len(c.spanIdx), c.minTS, c.maxTS, want[k])
@@ -35,17 +37,21 @@ func TestFlushWorkChunks(t *testing.T) {
 	}
 	// Chunks must not share backing arrays beyond their length: build appends nothing to
 	// them, but a capped slice keeps it that way.
-	if cap(cs[0].logIdx) != 25000 {
-		t.Errorf("chunk capacity %d, want 25000", cap(cs[0].logIdx))
+	if cap(cs[0].logIdx) != 23334 {
+		t.Errorf("chunk capacity %d, want 23334", cap(cs[0].logIdx))
+	}
+	if cs := w.chunks(70000); len(cs) != 1 {
+		t.Errorf("work of exactly the limit split into %d", len(cs))
 	}
 	if one := (&flushWork{logIdx: []int32{0}}).chunks(25000); len(one) != 1 {
 		t.Errorf("small work split into %d", len(one))
 	}
 }
 
-// TestFullEpochRotatesAtPush: an epoch that reaches -ingester.max-epoch-records closes
-// at the next push, not at the next flush pass (here an hour away), and a replay puts
-// every record back in the epoch its push named.
+// TestFullEpochRotatesAtPush: a push that would take an epoch past
+// -ingester.max-epoch-records goes to a new one, at once, not at the next flush pass
+// (here an hour away); a push larger than the limit fills an epoch of its own; and a
+// replay puts every record back in the epoch its push named.
 func TestFullEpochRotatesAtPush(t *testing.T) {
 	ch := chtest.New(t)
 	dir := t.TempDir()
@@ -56,8 +62,9 @@ func TestFullEpochRotatesAtPush(t *testing.T) {
 	}
 	i := testIngester(t, ch, dir, cfg)
 	for k := 0; k < 5; k++ {
-		pushN(t, i, "r", k*6, 6)
+		pushN(t, i, "r", k*4, 4)
 	}
+	pushN(t, i, "r", 100, 13)
 	sizes := func(i *Ingester) map[uint64]int {
 		i.mu.Lock()
 		defer i.mu.Unlock()
@@ -70,14 +77,17 @@ func TestFullEpochRotatesAtPush(t *testing.T) {
 		return out
 	}
 	before := sizes(i)
-	// 6+6 fill the first epoch past 10, 6+6 the second, 6 open the third.
-	if len(before) != 3 {
-		t.Fatalf("epochs by size %v, want three", before)
-	}
-	for id, n := range before {
-		if n > 12 {
-			t.Errorf("epoch %d holds %d records, more than one push past the limit of 10", id, n)
+	// 4+4 fill the first epoch, 4+4 the second, 4 open the third; 13 take the fourth.
+	var got []int
+	i.mu.Lock()
+	for _, e := range i.epochs {
+		if n := e.records(); n > 0 {
+			got = append(got, n)
 		}
+	}
+	i.mu.Unlock()
+	if want := []int{8, 8, 4, 13}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("epochs hold %v records, want %v", got, want)
 	}
 	if err := services.StopAndAwaitTerminated(context.Background(), i); err != nil {
 		t.Fatal(err)
@@ -208,5 +218,43 @@ func TestPassRetiresWhatItFlushedAtItsEnd(t *testing.T) {
 	defer i.mu.Unlock()
 	if i.memBytes != 0 {
 		t.Fatalf("after the pass that flushed them, %d bytes of records are still held, want 0", i.memBytes)
+	}
+}
+
+// TestConcurrentPushesKeepEpochsAtTheLimit: pushes on their way to the WAL count toward
+// the open epoch, so concurrent pushes never take it past -ingester.max-epoch-records.
+func TestConcurrentPushesKeepEpochsAtTheLimit(t *testing.T) {
+	ch := chtest.New(t)
+	i := testIngester(t, ch, t.TempDir(), func(c *Config) {
+		c.MaxEpochAge = time.Hour
+		c.MaxEpochRecords = 10
+		c.FlushCheckPeriod = time.Hour
+	})
+	defer services.StopAndAwaitTerminated(context.Background(), i)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for k := range 25 {
+				if err := tryPushN(i, "r", (g*25+k)*3, 3); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	total := 0
+	for _, e := range i.epochs {
+		total += e.records()
+		if e.records() > 10 {
+			t.Errorf("an epoch holds %d records, over the limit of 10", e.records())
+		}
+		if e.reserved != 0 {
+			t.Errorf("an epoch still has %d records reserved", e.reserved)
+		}
+	}
+	if total != 8*25*3 {
+		t.Errorf("epochs hold %d records, want %d", total, 8*25*3)
 	}
 }

@@ -310,6 +310,15 @@ func (i *Ingester) newEpoch(now time.Time) *epoch {
 	return e
 }
 
+// epochLimit is the size at which the open epoch closes: -ingester.max-epoch-records, or
+// one INSERT's worth of records while memory is half full (see pressed). Callers hold i.mu.
+func (i *Ingester) epochLimit() int {
+	if i.memBytes >= i.cfg.MaxMemoryBytes/2 {
+		return min(i.cfg.MaxEpochRecords, i.cfg.insertRecords())
+	}
+	return i.cfg.MaxEpochRecords
+}
+
 func (i *Ingester) memoryBytes() int64 {
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -344,23 +353,31 @@ func (i *Ingester) keep(body []byte) (*pb.PushResponse, error) {
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "decode push: %v", err)
 	}
+	n := len(sp.logs) + len(sp.spans)
 	i.mu.Lock()
-	if i.cur.records() >= i.cfg.MaxEpochRecords {
+	if c := i.cur; c.records()+c.reserved > 0 && c.records()+c.reserved+n > i.epochLimit() {
 		// Full: the next epoch starts here rather than at the next flush pass, which
 		// waits for the flushes before it. Epochs grew past their allocation while
 		// flushes ran (to 290,000 records for a limit of 200,000), and growing them by
 		// append showed as up to an eighth of an RF=3 ingester's CPU in a profile.
+		// Counting the pushes still on their way to the WAL keeps an epoch at its limit:
+		// a few thousand records over it went to ClickHouse as an INSERT of their own.
 		// Only between pushes: the WAL names each push's epoch.
-		i.closeEpoch(i.cur, time.Now())
+		i.closeEpoch(c, time.Now())
 	}
 	e := i.cur
+	e.reserved += n
 	i.mu.Unlock()
 	if _, err := i.wal.AppendJoined(withHeader(recPush, e.id, make([]byte, recHeader)), body); err != nil {
+		i.mu.Lock()
+		e.reserved -= n
+		i.mu.Unlock()
 		i.m.walErrors.Inc()
 		return nil, status.Errorf(codes.Unavailable, "ingester WAL append failed: %v", err)
 	}
 	i.mu.Lock()
-	n := i.insert(e, sp, time.Now())
+	e.reserved -= n
+	n = i.insert(e, sp, time.Now())
 	i.mu.Unlock()
 	i.m.records.Add(float64(n))
 	i.stored.Add(int64(n))

@@ -46,6 +46,13 @@ func testIngester(t *testing.T, store Store, dir string, mut func(*Config)) *Ing
 
 func pushN(t *testing.T, i *Ingester, tenant string, from, n int) {
 	t.Helper()
+	if err := tryPushN(i, tenant, from, n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tryPushN pushes records from+1 .. from+n of one stream; safe off the test's goroutine.
+func tryPushN(i *Ingester, tenant string, from, n int) error {
 	ts := time.Now().UnixNano()
 	req := &pb.PushRequest{Tenant: tenant, Resources: []*pb.Resource{{ServiceName: "svc"}}}
 	st := &pb.LogStream{StreamId: 1, Labels: []*pb.Label{{Name: "service_name", Value: "svc"}}, Placement: &pb.Placement{Rank: 0}}
@@ -53,9 +60,8 @@ func pushN(t *testing.T, i *Ingester, tenant string, from, n int) {
 		st.Records = append(st.Records, &pb.LogRecord{Id: uint64(k + 1), Timestamp: ts + int64(k), Body: fmt.Sprintf("line %d", k)})
 	}
 	req.Streams = []*pb.LogStream{st}
-	if _, err := i.Push(context.Background(), req); err != nil {
-		t.Fatal(err)
-	}
+	_, err := i.Push(context.Background(), req)
+	return err
 }
 
 // copyDir snapshots a WAL directory as a crash would leave it (the process keeps running,
