@@ -15,7 +15,8 @@ import (
 //
 //	convert          convertLogs alone: validation, attribute flattening, stream and record ids
 //	decode+convert   plus decoding the OTLP protobuf, as the gRPC receiver does
-//	+push-marshal    plus encoding the ingester PushRequest (RF=1: one request)
+//	+push-marshal    plus encoding the ingester PushRequest (RF=1: one request, for an
+//	                 ingester in the same process)
 //	push-rf3/*       encoding the requests of 3 replicas: each built as objects and
 //	                 marshalled whole by proto.Marshal, or by pushEncoder (each stream
 //	                 encoded once, joined per replica)
@@ -65,7 +66,7 @@ func BenchmarkConvertLogs(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		out, err := enc.request(nil, sets, "ingester-1:9095", idx)
+		out, err := enc.direct(sets, "ingester-1:9095", idx)
 		if err != nil || len(out) == 0 {
 			b.Fatalf("marshal push: %d bytes, %v", len(out), err)
 		}

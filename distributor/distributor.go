@@ -214,7 +214,7 @@ func (d *Distributor) replicate(ctx context.Context, tenant string, c *converted
 func (d *Distributor) pushTo(ctx context.Context, addr string, enc *pushEncoder, sets [][]string, idx []int) error {
 	if in := d.pool.Local(addr); in != nil {
 		// The ingester keeps the bytes: they cannot come from a kept buffer.
-		raw, err := enc.request(nil, sets, addr, idx)
+		raw, err := enc.direct(sets, addr, idx)
 		if err != nil {
 			return err
 		}

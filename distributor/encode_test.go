@@ -20,9 +20,10 @@ import (
 )
 
 // TestPushEncoderMatchesBuildRequest: what the encoder joins from once-marshalled
-// streams and traces decodes to the request buildRequest makes for every replica, with
-// its ranks, whichever subset of streams and traces the replica gets, and when replicas
-// are encoded concurrently as DoBatch does.
+// streams and traces, and what it writes in one pass for a local ingester, decode to the
+// request buildRequest makes for every replica, with its ranks, whichever subset of
+// streams and traces the replica gets, and when replicas are encoded concurrently as
+// DoBatch does.
 func TestPushEncoderMatchesBuildRequest(t *testing.T) {
 	tpl, err := bench.NewGenerator(bench.DefaultGenConfig()).Template()
 	if err != nil {
@@ -68,18 +69,27 @@ func TestPushEncoderMatchesBuildRequest(t *testing.T) {
 		// hold it, and ones with room, full of other bytes.
 		bufs := [][]byte{nil, bytes.Repeat([]byte{0xff}, 10), bytes.Repeat([]byte{0xff}, 1<<20), make([]byte, 7, 1<<20)}
 		wg.Go(func() {
+			want := buildRequest("team-a", c, sets, addr, byAddr[addr])
 			raw, err := enc.request(bufs[k], sets, addr, byAddr[addr])
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			var got pb.PushRequest
-			if err := proto.Unmarshal(raw, &got); err != nil {
+			direct, err := enc.direct(sets, addr, byAddr[addr])
+			if err != nil {
 				t.Error(err)
 				return
 			}
-			if want := buildRequest("team-a", c, sets, addr, byAddr[addr]); !proto.Equal(&got, want) {
-				t.Errorf("%s: encoder's request differs from buildRequest's", addr)
+			for name, b := range map[string][]byte{"request": raw, "direct": direct} {
+				var got pb.PushRequest
+				if err := proto.Unmarshal(b, &got); err != nil {
+					t.Errorf("%s: %s: %v", addr, name, err)
+				} else if !proto.Equal(&got, want) {
+					t.Errorf("%s: the encoder's %s differs from buildRequest's", addr, name)
+				}
+			}
+			if !bytes.Equal(raw, direct) {
+				t.Errorf("%s: request and direct wrote different bytes", addr)
 			}
 		})
 	}
