@@ -55,6 +55,9 @@ type epoch struct {
 	// reserved counts the records of pushes that chose this epoch and are being written
 	// to the WAL: they are in no slice yet, but count toward the epoch's size.
 	reserved int
+	// flushing counts the flush works of this epoch in flight. Neither these nor reserved
+	// pushes let it retire.
+	flushing int
 
 	retiredFlag bool
 }

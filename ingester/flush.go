@@ -131,18 +131,29 @@ func (i *Ingester) flushAll(ctx context.Context, work []*flushWork, now time.Tim
 	for k, w := range work {
 		slots <- struct{}{}
 		if failed.Load() {
+			<-slots
+			i.doneFlushing(work[k:])
 			break
 		}
 		wg.Add(1)
 		go func() {
 			// A written batch is garbage: the pass's other works must not keep it alive.
-			defer func() { work[k] = nil; <-slots; wg.Done() }()
+			defer func() { i.doneFlushing(work[k : k+1]); work[k] = nil; <-slots; wg.Done() }()
 			if err := i.flushEpoch(ctx, w, now); err != nil {
 				failed.Store(true)
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// doneFlushing counts works no longer in flight (see epoch.flushing).
+func (i *Ingester) doneFlushing(works []*flushWork) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	for _, w := range works {
+		w.ep.flushing--
+	}
 }
 
 func (i *Ingester) closeEpoch(c *epoch, now time.Time) {
@@ -186,7 +197,9 @@ func (i *Ingester) collect(now time.Time, final bool) []*flushWork {
 		for _, w := range []*flushWork{own, fb} {
 			if !w.empty() {
 				w.logView, w.spanView = e.logs, e.spans
-				out = append(out, w.chunks(i.cfg.insertRecords())...)
+				cs := w.chunks(i.cfg.insertRecords())
+				e.flushing += len(cs)
+				out = append(out, cs...)
 			}
 		}
 	}
@@ -464,11 +477,11 @@ func (i *Ingester) flushEpoch(ctx context.Context, w *flushWork, now time.Time) 
 	}()
 	if w.fallback {
 		if err := i.prepareFallback(ctx, w); err != nil {
-			i.flushFailed(err)
+			i.flushFailed(ctx, err)
 			return err
 		}
 	} else if err := i.build(w, nil, false); err != nil {
-		i.flushFailed(err)
+		i.flushFailed(ctx, err)
 		return err
 	}
 	if len(w.ids) == 0 {
@@ -477,7 +490,7 @@ func (i *Ingester) flushEpoch(ctx context.Context, w *flushWork, now time.Time) 
 	// The intent lets a restart after a crash mid-flush ask storage which of these ids
 	// landed, instead of flushing them all again (recovery.go).
 	if _, err := i.wal.Append(withHeader(recFlushIntent, w.ep.id, encodeIDs(w.ids))); err != nil {
-		i.flushFailed(fmt.Errorf("WAL append of flush intent: %w", err))
+		i.flushFailed(ctx, fmt.Errorf("WAL append of flush intent: %w", err))
 		return err
 	}
 	fctx, cancel := context.WithTimeout(ctx, i.cfg.FlushTimeout)
@@ -487,7 +500,7 @@ func (i *Ingester) flushEpoch(ctx context.Context, w *flushWork, now time.Time) 
 		err = i.store.WriteSpans(fctx, &w.spans)
 	}
 	if err != nil {
-		i.flushFailed(err)
+		i.flushFailed(ctx, err)
 		return err
 	}
 	i.m.flushDur.Observe(time.Since(start).Seconds())
@@ -507,13 +520,23 @@ func (i *Ingester) flushEpoch(ctx context.Context, w *flushWork, now time.Time) 
 	}
 	i.mu.Lock()
 	i.markFlushed(w.ids, time.Now())
+	// Epochs whose retention ended while this INSERT ran leave memory now, not at the end
+	// of the pass: a pass of two INSERTs kept them up to a second longer, a fifth of
+	// what an all-in-one process held at 120,000 records/s.
+	i.retire(time.Now())
 	i.mu.Unlock()
 	i.sendReleases(w.releases)
 	level.Debug(i.logger).Log("msg", "flushed", "epoch", w.ep.id, "logs", w.logs.Len(), "spans", w.spans.Len(), "duration", time.Since(start))
 	return nil
 }
 
-func (i *Ingester) flushFailed(err error) {
+func (i *Ingester) flushFailed(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		// Cut short because the ingester is stopping, not a storage failure: a backoff
+		// would only hold up the flush before it stops.
+		level.Debug(i.logger).Log("msg", "flush interrupted by shutdown; it is done again before the ingester stops", "err", err)
+		return
+	}
 	i.m.flushErrors.Inc()
 	i.flushStateMu.Lock()
 	defer i.flushStateMu.Unlock()
@@ -560,7 +583,7 @@ func (i *Ingester) sendReleases(releases map[string]map[string]*pb.ReleaseReques
 func (i *Ingester) retire(now time.Time) {
 	keep := i.epochs[:0]
 	for _, e := range i.epochs {
-		if e == i.cur || !e.isClosed() || e.pending > 0 || e.doneAt.IsZero() || now.Sub(e.doneAt) < i.cfg.FlushedRetention {
+		if e == i.cur || !e.isClosed() || e.pending > 0 || e.reserved > 0 || e.flushing > 0 || e.doneAt.IsZero() || now.Sub(e.doneAt) < i.cfg.FlushedRetention {
 			keep = append(keep, e)
 			continue
 		}

@@ -229,6 +229,7 @@ func TestConcurrentPushesKeepEpochsAtTheLimit(t *testing.T) {
 		c.MaxEpochAge = time.Hour
 		c.MaxEpochRecords = 10
 		c.FlushCheckPeriod = time.Hour
+		c.FlushedRetention = time.Hour // every epoch stays to be counted
 	})
 	defer services.StopAndAwaitTerminated(context.Background(), i)
 	var wg sync.WaitGroup
@@ -256,5 +257,66 @@ func TestConcurrentPushesKeepEpochsAtTheLimit(t *testing.T) {
 	}
 	if total != 8*25*3 {
 		t.Errorf("epochs hold %d records, want %d", total, 8*25*3)
+	}
+}
+
+// TestFullEpochFlushesAtOnce: the push that closes a full epoch wakes the flush loop, so
+// the epoch's flush does not wait for the next check (here an hour away).
+func TestFullEpochFlushesAtOnce(t *testing.T) {
+	i := testIngester(t, chtest.New(t), t.TempDir(), func(c *Config) {
+		c.MaxEpochAge = time.Hour
+		c.MaxEpochRecords = 10
+		c.FlushCheckPeriod = time.Hour
+		c.FlushedRetention = time.Hour
+	})
+	defer services.StopAndAwaitTerminated(context.Background(), i)
+	pushN(t, i, "t", 0, 6)
+	pushN(t, i, "t", 6, 6) // closes the first epoch
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		i.mu.Lock()
+		first := i.epochs[0]
+		closed, pending := first.isClosed(), first.pending
+		i.mu.Unlock()
+		if closed && pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the full epoch (closed %v) still has %d records pending after 20 s", closed, pending)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestRetireWaitsForWorkInFlight: a flushed epoch stays in memory while a push is on its
+// way to it or one of its flush works is still running, and retires once neither is.
+func TestRetireWaitsForWorkInFlight(t *testing.T) {
+	i := testIngester(t, chtest.New(t), t.TempDir(), func(c *Config) {
+		c.FlushCheckPeriod = time.Hour
+		c.MaxEpochAge = time.Hour
+	})
+	defer services.StopAndAwaitTerminated(context.Background(), i)
+	for _, inFlight := range []func(e *epoch) *int{
+		func(e *epoch) *int { return &e.reserved },
+		func(e *epoch) *int { return &e.flushing },
+	} {
+		pushN(t, i, "t", 0, 5)
+		i.mu.Lock()
+		e := i.cur
+		*inFlight(e) = 1
+		i.mu.Unlock()
+		if pending := i.flushPass(context.Background(), time.Now(), true); pending != 0 {
+			t.Fatalf("%d records still pending", pending)
+		}
+		i.mu.Lock()
+		if e.retired() || i.memBytes == 0 {
+			t.Error("an epoch with work in flight was retired")
+		}
+		*inFlight(e) = 0
+		i.retire(time.Now())
+		if !e.retired() || i.memBytes != 0 {
+			t.Errorf("the epoch was not retired once its work was done (%d bytes held)", i.memBytes)
+		}
+		i.mu.Unlock()
 	}
 }

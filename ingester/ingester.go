@@ -152,6 +152,9 @@ type Ingester struct {
 	nextFlush      time.Time
 	// batches are emptied flush batches kept for the next flushes (flush.go).
 	batches chan *flushBatch
+	// closed wakes the flush loop when a push closes a full epoch, so its flush need not
+	// wait for the next -ingester.flush-check-period.
+	closed chan struct{}
 }
 
 // HealthyRing is the part of the ring the flush-ownership protocol reads.
@@ -188,6 +191,7 @@ func New(cfg Config, store Store, overrides *limits.Overrides, peers *client.Poo
 		ringOpts: newLifecycler, index: newIDIndex(indexedRecords(cfg)), bySeq: map[uint32]*epoch{}, earlyReleased: map[uint64]time.Time{}, promoted: map[uint64]time.Time{},
 		epochBase: rand.Uint64() &^ 0xffffffff, // flush ids: random high half, counter low half
 		batches:   make(chan *flushBatch, max(1, cfg.FlushConcurrency)),
+		closed:    make(chan struct{}, 1),
 	}
 	i.Service = services.NewBasicService(i.starting, i.running, i.stopping).WithName("ingester")
 	return i
@@ -236,6 +240,8 @@ func (i *Ingester) running(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-i.closed:
+			i.flushPass(ctx, time.Now(), false)
 		case now := <-t.C:
 			i.flushPass(ctx, now, false)
 			i.rate.observe(now, i.stored.Load())
@@ -364,6 +370,10 @@ func (i *Ingester) keep(body []byte) (*pb.PushResponse, error) {
 		// a few thousand records over it went to ClickHouse as an INSERT of their own.
 		// Only between pushes: the WAL names each push's epoch.
 		i.closeEpoch(c, time.Now())
+		select {
+		case i.closed <- struct{}{}:
+		default:
+		}
 	}
 	e := i.cur
 	e.reserved += n
