@@ -70,6 +70,8 @@ type metrics struct {
 	accepted *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 	pushDur  *prometheus.HistogramVec
+	// pushedBack counts requests refused before they were read (pushback.go).
+	pushedBack prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) metrics {
@@ -80,6 +82,7 @@ func newMetrics(reg prometheus.Registerer) metrics {
 		rejected: f.NewCounterVec(prometheus.CounterOpts{Name: "strata_distributor_rejected_records_total", Help: "Records refused, by reason."}, []string{"tenant", "signal", "reason"}),
 		pushDur: f.NewHistogramVec(prometheus.HistogramOpts{Name: "strata_distributor_push_duration_seconds", Help: "Time to replicate one request to a quorum of ingesters.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"signal"}),
+		pushedBack: f.NewCounter(prometheus.CounterOpts{Name: "strata_distributor_pushed_back_requests_total", Help: "Requests refused before they were read because the only ingester, in this process, refuses writes (at its memory or WAL limit)."}),
 	}
 }
 

@@ -56,6 +56,9 @@ func (d *Distributor) readLokiPush(r *http.Request) (*lokiPush, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	if err := d.pushBack(); err != nil {
+		return nil, "", err
+	}
 	enc := r.Header.Get("Content-Encoding")
 	if enc == "snappy" && ct != ctJSON {
 		// Protobuf bodies are always snappy-compressed; some clients say so in the header.

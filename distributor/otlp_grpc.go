@@ -25,7 +25,7 @@ type otlpTraceGRPC struct {
 }
 
 func (d *Distributor) newGRPCServer() *grpc.Server {
-	s := grpc.NewServer(grpc.MaxRecvMsgSize(d.cfg.MaxRecvMsgSize))
+	s := grpc.NewServer(grpc.MaxRecvMsgSize(d.cfg.MaxRecvMsgSize), grpc.InTapHandle(d.tapPushBack))
 	plogotlp.RegisterGRPCServer(s, &otlpGRPC{d: d})
 	ptraceotlp.RegisterGRPCServer(s, &otlpTraceGRPC{d: d})
 	return s

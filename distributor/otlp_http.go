@@ -99,6 +99,10 @@ func (d *Distributor) readOTLP(w http.ResponseWriter, r *http.Request, into code
 		writeHTTPError(w, ct, err)
 		return "", "", false
 	}
+	if err := d.pushBack(); err != nil {
+		writeHTTPError(w, ct, err)
+		return "", "", false
+	}
 	body, err := d.readBody(r)
 	if err != nil {
 		writeHTTPError(w, ct, err)

@@ -394,6 +394,9 @@ func (i *Ingester) keep(body []byte) (*pb.PushResponse, error) {
 	return &pb.PushResponse{}, nil
 }
 
+// Admit returns the error a push would get now for the ingester's state, or nil.
+func (i *Ingester) Admit() error { return i.admit() }
+
 func (i *Ingester) admit() error {
 	if i.State() != services.Running {
 		return status.Error(codes.Unavailable, "ingester is not running")

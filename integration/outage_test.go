@@ -108,6 +108,10 @@ func TestClickHouseOutage(t *testing.T) {
 	if m, _ := httpGet(p.HTTPURL() + "/metrics"); !strings.Contains(m, `strata_ingester_refused_pushes_total{reason="memory"}`) {
 		t.Errorf("the ingester never refused a push for memory during the outage")
 	}
+	// Its only ingester full, the process refuses pushes before reading them.
+	if m, _ := httpGet(p.HTTPURL() + "/metrics"); !strings.Contains(m, "strata_distributor_pushed_back_requests_total") || strings.Contains(m, "strata_distributor_pushed_back_requests_total 0\n") {
+		t.Errorf("no push was refused before it was read during the outage")
+	}
 	rows := db.count(t, "SELECT count() FROM %s.logs WHERE tenant = 'outage'")
 	t.Logf("every acknowledged record landed; %d log rows for %d acknowledged (%d repeats)", rows, acked, rows-uint64(acked))
 }

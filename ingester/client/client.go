@@ -37,6 +37,9 @@ type Pool struct {
 // bytes of the request it built, without gRPC in between.
 type LocalIngester interface {
 	PushRaw(ctx context.Context, req *pb.RawPushRequest) (*pb.PushResponse, error)
+	// Admit returns the error a push would get now for the ingester's state (memory or
+	// WAL limit, not running), or nil.
+	Admit() error
 }
 
 // SetLocal registers the ingester at addr as running in this process.
