@@ -236,7 +236,19 @@ func scanRecord(b []byte, shape *msgShape, fID, fTime, fRes protowire.Number, id
 // nextField reads the field at the start of b: its number, wire type, value (for the
 // bytes type, the contents without the length) and total length.
 func nextField(b []byte) (protowire.Number, protowire.Type, []byte, int, error) {
-	num, typ, n := protowire.ConsumeTag(b)
+	var (
+		num protowire.Number
+		typ protowire.Type
+		n   int
+	)
+	if len(b) > 0 && b[0] < 0x80 {
+		// A one-byte tag (field numbers below 16), as nearly every tag here is: decoded
+		// in place, where protowire.ConsumeTag's general varint decoding was a third of
+		// a scan's time.
+		num, typ, n = protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+	} else {
+		num, typ, n = protowire.ConsumeTag(b)
+	}
 	if n < 0 || !num.IsValid() {
 		return 0, 0, nil, 0, errTruncated
 	}
@@ -259,7 +271,15 @@ func nextField(b []byte) (protowire.Number, protowire.Type, []byte, int, error) 
 		}
 		return num, typ, rest[:4], n + 4, nil
 	case protowire.BytesType:
-		l, m := protowire.ConsumeVarint(rest)
+		var (
+			l uint64
+			m int
+		)
+		if len(rest) > 0 && rest[0] < 0x80 {
+			l, m = uint64(rest[0]), 1
+		} else {
+			l, m = protowire.ConsumeVarint(rest)
+		}
 		if m < 0 || l > uint64(len(rest)-m) {
 			return 0, 0, nil, 0, errTruncated
 		}
