@@ -71,6 +71,19 @@ func TestTracesByID(t *testing.T) {
 	if err != nil || len(excluded) != 0 {
 		t.Errorf("trace 39 with its flush excluded: %d traces, %v", len(excluded), err)
 	}
+	// One id at a time (trace by id, its range found in the same statement): every
+	// trace, those crossing midnight too, comes back whole, repeats merged.
+	for id, spans := range want {
+		one, err := c.Traces(context.Background(), "a", []string{id}, nil)
+		if err != nil || len(one) != 1 || !reflect.DeepEqual(one[id], spans) {
+			t.Fatalf("trace %s alone: %d traces (%v), spans %+v\nwant %+v", id, len(one), err, one[id], spans)
+		}
+	}
+	for _, tc := range []struct{ tenant, id string }{{"a", ids[2]}, {"nobody", ids[0]}} {
+		if got, err := c.Traces(context.Background(), tc.tenant, []string{tc.id}, nil); err != nil || len(got) != 0 {
+			t.Errorf("tenant %s, trace %s alone: %d traces, %v; want none", tc.tenant, tc.id, len(got), err)
+		}
+	}
 }
 
 // searchQueries are TraceQL queries Grafana and users send; for each, the candidates
