@@ -254,36 +254,25 @@ func (c *Client) TracesForSearch(ctx context.Context, tenant string, ids []strin
 
 func (c *Client) traces(ctx context.Context, tenant string, ids []string, excludeFlushIDs []uint64, columns string, scan func(driver.Rows) (Span, error)) (map[string][]Span, error) {
 	out := map[string][]Span{}
+	var b strings.Builder
 	if len(ids) == 1 {
 		// One trace (trace by id): its range comes from trace_index in scalar subqueries
 		// of the same statement, one round trip instead of two; the second was a third of
 		// the lookup's time. A trace the index lacks has the range [0, 0] and no rows.
-		var b strings.Builder
-		id, idx := Quote(ids[0]), fmt.Sprintf("%s.trace_index WHERE tenant = %s AND trace_id = %s", c.cfg.Database, Quote(tenant), Quote(ids[0]))
+		idx := fmt.Sprintf("%s.trace_index WHERE tenant = %s AND trace_id = %s", c.cfg.Database, Quote(tenant), Quote(ids[0]))
 		fmt.Fprintf(&b, "SELECT %s FROM %s.spans PREWHERE trace_id = %s WHERE tenant = %s AND start_ns >= (SELECT min(start_ns) FROM %s) AND start_ns <= (SELECT max(end_ns) FROM %s)",
-			columns, c.cfg.Database, id, Quote(tenant), idx, idx)
-		if len(excludeFlushIDs) > 0 {
-			b.WriteString(" AND flush_id NOT IN ")
-			b.WriteString(uintList(excludeFlushIDs))
+			columns, c.cfg.Database, Quote(ids[0]), Quote(tenant), idx, idx)
+	} else {
+		ranges, err := c.traceRanges(ctx, tenant, ids)
+		if err != nil || len(ranges) == 0 {
+			return out, err
 		}
-		if err := c.collectSpans(ctx, b.String(), out, scan); err != nil {
-			return nil, err
-		}
-		for id, spans := range out {
-			out[id] = DedupSpans(spans)
-		}
-		return out, nil
+		start, end, found := spanOf(ranges)
+		// PREWHERE reads trace_id first and the other columns only where a wanted trace
+		// has spans: the time range of a few traces still holds many other traces' spans.
+		fmt.Fprintf(&b, "SELECT %s FROM %s.spans PREWHERE trace_id IN %s WHERE tenant = %s", columns, c.cfg.Database, quoteList(found), Quote(tenant))
+		writeTimeRange(&b, "start_ns", start, end+1)
 	}
-	ranges, err := c.traceRanges(ctx, tenant, ids)
-	if err != nil || len(ranges) == 0 {
-		return out, err
-	}
-	start, end, found := spanOf(ranges)
-	var b strings.Builder
-	// PREWHERE reads trace_id first and the other columns only where a wanted trace
-	// has spans: the time range of a few traces still holds many other traces' spans.
-	fmt.Fprintf(&b, "SELECT %s FROM %s.spans PREWHERE trace_id IN %s WHERE tenant = %s", columns, c.cfg.Database, quoteList(found), Quote(tenant))
-	writeTimeRange(&b, "start_ns", start, end+1)
 	if len(excludeFlushIDs) > 0 {
 		b.WriteString(" AND flush_id NOT IN ")
 		b.WriteString(uintList(excludeFlushIDs))
