@@ -40,9 +40,8 @@ func fieldNumber(m proto.Message, name protoreflect.Name) protowire.Number {
 // the ingester then holds, and writing the streams first and copying them after doubled
 // the fresh memory an all-in-one process faulted in for a push.
 type pushEncoder struct {
-	c      *converted
-	tenant string
-	head   []byte // tenant and resources
+	c    *converted
+	head []byte // tenant and resources
 
 	once   sync.Once
 	bodies [][]byte // stream or trace i without its placement
@@ -54,7 +53,7 @@ func newPushEncoder(tenant string, c *converted) (*pushEncoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pushEncoder{c: c, tenant: tenant, head: head}, nil
+	return &pushEncoder{c: c, head: head}, nil
 }
 
 func (e *pushEncoder) trace(i int) *pb.Trace {

@@ -58,11 +58,7 @@ type epoch struct {
 	// flushing counts the flush works of this epoch in flight. Neither these nor reserved
 	// pushes let it retire.
 	flushing int
-
-	retiredFlag bool
 }
-
-func (e *epoch) retired() bool { return e.retiredFlag }
 
 func (e *epoch) isClosed() bool { return !e.closed.IsZero() }
 

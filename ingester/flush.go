@@ -595,7 +595,6 @@ func (i *Ingester) retire(now time.Time) {
 		}
 		delete(i.bySeq, e.seq)
 		i.memBytes -= e.bytes
-		e.retiredFlag = true
 		e.logs, e.spans = nil, nil
 	}
 	for k := len(keep); k < len(i.epochs); k++ {

@@ -387,10 +387,10 @@ func (i *Ingester) keep(body []byte) (*pb.PushResponse, error) {
 	}
 	i.mu.Lock()
 	e.reserved -= n
-	n = i.insert(e, sp, time.Now())
+	added := i.insert(e, sp, time.Now())
 	i.mu.Unlock()
-	i.m.records.Add(float64(n))
-	i.stored.Add(int64(n))
+	i.m.records.Add(float64(added))
+	i.stored.Add(int64(added))
 	return &pb.PushResponse{}, nil
 }
 
@@ -421,12 +421,10 @@ func (i *Ingester) admit() error {
 	return nil
 }
 
-// insert adds a push's records to epoch e (or to the open epoch if e was retired in
-// the meantime), skipping ids already held. Callers hold i.mu.
+// insert adds a push's records to epoch e, skipping ids already held. e is not retired:
+// an epoch waits for the pushes that reserved it, and replay retires nothing. Callers
+// hold i.mu.
 func (i *Ingester) insert(e *epoch, sp *scannedPush, now time.Time) int {
-	if e.retired() {
-		e = i.cur
-	}
 	added := 0
 	for _, le := range sp.logs {
 		if ref, ok := i.admitNew(le.id); ok {
