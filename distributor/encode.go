@@ -94,14 +94,14 @@ func (e *pushEncoder) marshalBodies() {
 	}
 }
 
-// placement returns the fields of stream or trace i's placement for addr, and their size.
-func placement(sets [][]string, addr string, i int) (uint64, []string, int) {
+// placementSize is the size of the placement of stream or trace i for addr, with its rank.
+func placementSize(sets [][]string, addr string, i int) (uint64, int) {
 	rank := uint64(max(ring.Rank(sets[i], addr), 0))
 	size := sizeVarintField(rank)
 	for _, r := range sets[i] {
 		size += protowire.SizeTag(wPlacementReplicas) + protowire.SizeBytes(len(r))
 	}
-	return rank, sets[i], size
+	return rank, size
 }
 
 // appendEntry appends stream or trace i, whose body (without placement) is bodyLen bytes
@@ -111,7 +111,7 @@ func (e *pushEncoder) appendEntry(out []byte, sets [][]string, addr string, i, b
 	if i >= len(e.c.streams) {
 		field, plField = fieldPushTraces, fieldTracePlacement
 	}
-	rank, replicas, plSize := placement(sets, addr, i)
+	rank, plSize := placementSize(sets, addr, i)
 	out = appendMessageHeader(out, field, bodyLen+protowire.SizeTag(plField)+protowire.SizeBytes(plSize))
 	out, err := body(out)
 	if err != nil {
@@ -119,20 +119,18 @@ func (e *pushEncoder) appendEntry(out []byte, sets [][]string, addr string, i, b
 	}
 	out = appendMessageHeader(out, plField, plSize)
 	out = appendVarintField(out, wPlacementRank, rank)
-	for _, r := range replicas {
+	for _, r := range sets[i] {
 		out = protowire.AppendTag(out, wPlacementReplicas, protowire.BytesType)
 		out = protowire.AppendString(out, r)
 	}
 	return out, nil
 }
 
-// entrySize bounds what appendEntry writes for stream or trace i beyond its body.
-func entrySize(sets [][]string, i int) int {
-	size := 32
-	for _, r := range sets[i] {
-		size += len(r) + 2
-	}
-	return size
+// entrySize bounds what appendEntry writes for stream or trace i beyond its body: two
+// tags, two lengths of at most 5 bytes each, and the placement.
+func entrySize(sets [][]string, addr string, i int) int {
+	_, plSize := placementSize(sets, addr, i)
+	return 12 + plSize
 }
 
 // request appends addr's request (the streams and traces at idx) to buf[:0], growing it
@@ -144,7 +142,7 @@ func (e *pushEncoder) request(buf []byte, sets [][]string, addr string, idx []in
 	}
 	size := len(e.head)
 	for _, i := range idx {
-		size += len(e.bodies[i]) + entrySize(sets, i)
+		size += len(e.bodies[i]) + entrySize(sets, addr, i)
 	}
 	out := buf[:0]
 	if cap(out) < size {
@@ -168,7 +166,7 @@ func (e *pushEncoder) direct(sets [][]string, addr string, idx []int) ([]byte, e
 	size := len(e.head)
 	for k, i := range idx {
 		sizes[k] = e.bodySize(i)
-		size += sizes[k] + entrySize(sets, i)
+		size += sizes[k] + entrySize(sets, addr, i)
 	}
 	out := append(make([]byte, 0, size), e.head...)
 	var err error

@@ -152,9 +152,9 @@ type Ingester struct {
 	nextFlush      time.Time
 	// batches are emptied flush batches kept for the next flushes (flush.go).
 	batches chan *flushBatch
-	// closed wakes the flush loop when a push closes a full epoch, so its flush need not
-	// wait for the next -ingester.flush-check-period.
-	closed chan struct{}
+	// epochClosed wakes the flush loop when a push closes a full epoch, so its flush need
+	// not wait for the next -ingester.flush-check-period.
+	epochClosed chan struct{}
 }
 
 // HealthyRing is the part of the ring the flush-ownership protocol reads.
@@ -189,9 +189,9 @@ func New(cfg Config, store Store, overrides *limits.Overrides, peers *client.Poo
 		cfg: cfg, store: store, overrides: overrides, peers: peers,
 		logger: log.With(logger, "component", "ingester"), m: newMetrics(reg),
 		ringOpts: newLifecycler, index: newIDIndex(indexedRecords(cfg)), bySeq: map[uint32]*epoch{}, earlyReleased: map[uint64]time.Time{}, promoted: map[uint64]time.Time{},
-		epochBase: rand.Uint64() &^ 0xffffffff, // flush ids: random high half, counter low half
-		batches:   make(chan *flushBatch, max(1, cfg.FlushConcurrency)),
-		closed:    make(chan struct{}, 1),
+		epochBase:   rand.Uint64() &^ 0xffffffff, // flush ids: random high half, counter low half
+		batches:     make(chan *flushBatch, max(1, cfg.FlushConcurrency)),
+		epochClosed: make(chan struct{}, 1),
 	}
 	i.Service = services.NewBasicService(i.starting, i.running, i.stopping).WithName("ingester")
 	return i
@@ -240,7 +240,7 @@ func (i *Ingester) running(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-i.closed:
+		case <-i.epochClosed:
 			i.flushPass(ctx, time.Now(), false)
 		case now := <-t.C:
 			i.flushPass(ctx, now, false)
@@ -371,7 +371,7 @@ func (i *Ingester) keep(body []byte) (*pb.PushResponse, error) {
 		// Only between pushes: the WAL names each push's epoch.
 		i.closeEpoch(c, time.Now())
 		select {
-		case i.closed <- struct{}{}:
+		case i.epochClosed <- struct{}{}:
 		default:
 		}
 	}
