@@ -189,6 +189,10 @@ func appendColumn(c column.Interface, v any) bool {
 		return appendBuiltArrays(c, v.offsets, func(vc column.Interface) bool { return appendStrColumn(vc, &v.values) })
 	case *numArrays[uint8]:
 		return appendBuiltArrays(c, v.offsets, func(vc column.Interface) bool { return appendNums[uint8, proto.ColUInt8](vc, v.values) })
+	case *wireStrArrays:
+		return appendWireArrays(c, &v.wireRuns, isStrColumn)
+	case *wireU8Arrays:
+		return appendWireArrays(c, &v.wireRuns, isU8Column)
 	}
 	return false
 }

@@ -39,10 +39,17 @@ func TestColumnAppendsFast(t *testing.T) {
 	base := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC).UnixNano()
 	var lb LogBatch
 	var sb SpanBatch
+	// Rows of the three streams interleave, as a flush sorted by time adds them: each row
+	// must still carry its own stream's labels and resource's attributes.
+	var streams []*pb.LogStream
+	var resources []*pb.Resource
 	for k := range 3 {
-		st := &pb.LogStream{StreamId: uint64(k + 1), Labels: []*pb.Label{{Name: "service_name", Value: "svc"}, {Name: "pod", Value: fmt.Sprintf("p%d", k)}}}
-		res := &pb.Resource{ServiceName: "svc", Attributes: []*pb.Attr{{Key: "host.name", Value: fmt.Sprintf("h%d", k)}}}
-		for j := range 50 {
+		streams = append(streams, &pb.LogStream{StreamId: uint64(k + 1), Labels: []*pb.Label{{Name: "service_name", Value: "svc"}, {Name: "pod", Value: fmt.Sprintf("p%d", k)}}})
+		resources = append(resources, &pb.Resource{ServiceName: "svc", Attributes: []*pb.Attr{{Key: "host.name", Value: fmt.Sprintf("h%d", k)}, {Key: "k8s.pod.uid", Value: fmt.Sprintf("uid-%d", k), Type: pb.AttrType(k % 3)}}})
+	}
+	for j := range 50 {
+		for k := range 3 {
+			st, res := streams[k], resources[k]
 			attrs := make([]*pb.Attr, j%4) // 0 to 3 attributes: empty arrays between full ones
 			for a := range attrs {
 				attrs[a] = &pb.Attr{Key: fmt.Sprintf("k%d", a), Value: fmt.Sprintf("v%d-%d", j, a), Type: pb.AttrType(a % 3)}
@@ -85,7 +92,7 @@ func TestColumnAppendsFast(t *testing.T) {
 		}
 	}
 
-	rows, err := c.conn.Query(ctx, fmt.Sprintf("SELECT id, body, attr_keys, attr_values, attr_types FROM %s.logs ORDER BY id", cfg.Database))
+	rows, err := c.conn.Query(ctx, fmt.Sprintf("SELECT id, body, attr_keys, attr_values, attr_types, labels_keys, labels_values, res_keys, res_values, res_types FROM %s.logs ORDER BY id", cfg.Database))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,9 +101,9 @@ func TestColumnAppendsFast(t *testing.T) {
 	for rows.Next() {
 		var id uint64
 		var body string
-		var keys, values []string
-		var types []uint8
-		if err := rows.Scan(&id, &body, &keys, &values, &types); err != nil {
+		var keys, values, lk, lv, rk, rv []string
+		var types, rt []uint8
+		if err := rows.Scan(&id, &body, &keys, &values, &types, &lk, &lv, &rk, &rv, &rt); err != nil {
 			t.Fatal(err)
 		}
 		k, j := int(id/100), int(id%100)
@@ -107,6 +114,12 @@ func TestColumnAppendsFast(t *testing.T) {
 		}
 		if body != fmt.Sprintf("line %d of stream %d", j, k) || !slices.Equal(keys, wk) || !slices.Equal(values, wv) || !slices.Equal(types, wt) {
 			t.Fatalf("row %d read back as %q %q %q %v, want %q %q %v", id, body, keys, values, types, wk, wv, wt)
+		}
+		if !slices.Equal(lk, []string{"service_name", "pod"}) || !slices.Equal(lv, []string{"svc", fmt.Sprintf("p%d", k)}) {
+			t.Fatalf("row %d has labels %q = %q, want those of stream %d", id, lk, lv, k)
+		}
+		if !slices.Equal(rk, []string{"host.name", "k8s.pod.uid"}) || !slices.Equal(rv, []string{fmt.Sprintf("h%d", k), fmt.Sprintf("uid-%d", k)}) || !slices.Equal(rt, []uint8{0, uint8(k % 3)}) {
+			t.Fatalf("row %d has resource attributes %q = %q (%v), want those of resource %d", id, rk, rv, rt, k)
 		}
 		n++
 	}

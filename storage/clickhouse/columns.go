@@ -119,6 +119,10 @@ func plainColumn(v any) any {
 		return v.rows()
 	case *numArrays[uint8]:
 		return v.rows()
+	case *wireStrArrays:
+		return v.rows()
+	case *wireU8Arrays:
+		return v.rows()
 	case proto.ColDate:
 		out := make([]time.Time, len(v))
 		for i, d := range v {

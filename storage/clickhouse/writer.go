@@ -58,25 +58,23 @@ type LogBatch struct {
 	ts, observed                    []int64
 	id, flushID, streamID           []uint64
 	service                         strColumn
-	labelKeys, labelValues          strArrays
+	labelKeys, labelValues          wireStrArrays
 	sevNum                          []uint8
 	sevText, level, body            strColumn
 	traceID, spanID                 strColumn
 	flags                           []uint32
-	attrs, res                      attrColumns
+	attrs, res                      wireAttrs
 	scopeName, scopeVersion, evName strColumn
-	streams                         streamRows
+	// A stream's labels and a resource's attributes are encoded once per batch; rows
+	// refer to them (wirearrays.go). Keyed by the pushed objects, which rows of one
+	// stream or resource in one push share.
+	labelRuns map[*pb.LogStream]labelRuns
+	resRuns   map[*pb.Resource]attrRuns
+	streams   streamRows
 	// blocks and bloomed feed log_blooms (logbloom.go); bloomCols caches its rows.
 	blocks    lineBlocks
 	bloomed   []uint8
 	bloomCols []any
-
-	// per-stream and per-resource caches so shared arrays are built once per batch
-	lastStream *pb.LogStream
-	lk, lv     []string
-	lastRes    *pb.Resource
-	rk, rv     []string
-	rt         []uint8
 }
 
 // Len is the number of rows in the batch.
@@ -100,7 +98,8 @@ func (b *LogBatch) Grow(n int) {
 	b.retention = slices.Grow(b.retention, n)
 	b.ts, b.observed = slices.Grow(b.ts, n), slices.Grow(b.observed, n)
 	b.id, b.flushID, b.streamID = slices.Grow(b.id, n), slices.Grow(b.flushID, n), slices.Grow(b.streamID, n)
-	b.labelKeys.offsets, b.labelValues.offsets = slices.Grow(b.labelKeys.offsets, n), slices.Grow(b.labelValues.offsets, n)
+	b.labelKeys.grow(n)
+	b.labelValues.grow(n)
 	b.sevNum = slices.Grow(b.sevNum, n)
 	b.flags = slices.Grow(b.flags, n)
 	b.attrs.grow(n)
@@ -126,30 +125,19 @@ func (b *LogBatch) Reset() {
 	b.sevNum, b.flags, b.bloomed = b.sevNum[:0], b.flags[:0], b.bloomed[:0]
 	b.attrs.reset()
 	b.res.reset()
+	clear(b.labelRuns)
+	clear(b.resRuns)
 	b.streams = streamRows{}
 	b.blocks.reset()
 	b.bloomCols = nil
-	b.lastStream, b.lk, b.lv = nil, nil, nil
-	b.lastRes, b.rk, b.rv, b.rt = nil, nil, nil, nil
 }
 
-// Add appends one record. Rows of the same stream and resource share label and resource arrays.
+// Add appends one record. Rows need not come stream by stream: a flush adds them in the
+// logs table's sort order, where a service's streams interleave.
 func (b *LogBatch) Add(tenant string, retentionDays uint16, flushID uint64, s *pb.LogStream, res *pb.Resource, r *pb.LogRecord) {
-	if s != b.lastStream {
-		b.lastStream = s
-		b.lk = make([]string, len(s.Labels))
-		b.lv = make([]string, len(s.Labels))
-		for i, l := range s.Labels {
-			b.lk[i], b.lv[i] = l.Name, l.Value
-		}
-	}
-	if res != b.lastRes {
-		b.lastRes = res
-		b.rk, b.rv, b.rt = splitAttrs(res.GetAttributes())
-	}
 	day := dayOf(r.Timestamp)
 	sk := streamKey{tenant: tenant, day: day, retention: retentionDays, id: s.StreamId}
-	b.streams.add(sk, res.GetServiceName(), b.lk, b.lv)
+	b.streams.add(sk, res.GetServiceName(), s)
 	b.blocks.add(blockKey{stream: sk, flushID: flushID}, res.GetServiceName(), int32(len(b.id)), r.Timestamp)
 	b.bloomCols = nil
 	b.bloomed = append(b.bloomed, 1)
@@ -162,8 +150,7 @@ func (b *LogBatch) Add(tenant string, retentionDays uint16, flushID uint64, s *p
 	b.flushID = append(b.flushID, flushID)
 	b.streamID = append(b.streamID, s.StreamId)
 	b.service.add(res.GetServiceName())
-	b.labelKeys.addRow(b.lk)
-	b.labelValues.addRow(b.lv)
+	b.addLabels(s)
 	b.sevNum = append(b.sevNum, uint8(r.SeverityNumber))
 	b.sevText.add(r.SeverityText)
 	b.level.add(r.Level)
@@ -171,11 +158,47 @@ func (b *LogBatch) Add(tenant string, retentionDays uint16, flushID uint64, s *p
 	b.traceID.addHex(r.TraceId)
 	b.spanID.addHex(r.SpanId)
 	b.flags = append(b.flags, r.Flags)
-	b.attrs.add(r.Attributes)
-	b.res.addShared(b.rk, b.rv, b.rt)
+	b.attrs.addRow(b.attrs.encode(r.Attributes))
+	b.addResource(res)
 	b.scopeName.add(r.ScopeName)
 	b.scopeVersion.add(r.ScopeVersion)
 	b.evName.add(r.EventName)
+}
+
+// labelRuns is a stream's encoded labels.
+type labelRuns struct {
+	keys, values wireRun
+	n            int
+}
+
+func (b *LogBatch) addLabels(s *pb.LogStream) {
+	r, ok := b.labelRuns[s]
+	if !ok {
+		k, v := b.labelKeys.from(), b.labelValues.from()
+		for _, l := range s.Labels {
+			b.labelKeys.put(l.Name)
+			b.labelValues.put(l.Value)
+		}
+		r = labelRuns{keys: b.labelKeys.run(k), values: b.labelValues.run(v), n: len(s.Labels)}
+		if b.labelRuns == nil {
+			b.labelRuns = map[*pb.LogStream]labelRuns{}
+		}
+		b.labelRuns[s] = r
+	}
+	b.labelKeys.addRow(r.keys, r.n)
+	b.labelValues.addRow(r.values, r.n)
+}
+
+func (b *LogBatch) addResource(res *pb.Resource) {
+	r, ok := b.resRuns[res]
+	if !ok {
+		r = b.res.encode(res.GetAttributes())
+		if b.resRuns == nil {
+			b.resRuns = map[*pb.Resource]attrRuns{}
+		}
+		b.resRuns[res] = r
+	}
+	b.res.addRow(r)
 }
 
 func (b *LogBatch) columns() []any {
@@ -385,7 +408,7 @@ type streamRows struct {
 	lk, lv  [][]string
 }
 
-func (r *streamRows) add(k streamKey, service string, lk, lv []string) {
+func (r *streamRows) add(k streamKey, service string, s *pb.LogStream) {
 	if k == r.last && len(r.keys) > 0 {
 		return
 	}
@@ -397,6 +420,10 @@ func (r *streamRows) add(k streamKey, service string, lk, lv []string) {
 		r.seen = map[streamKey]struct{}{}
 	}
 	r.seen[k] = struct{}{}
+	lk, lv := make([]string, len(s.Labels)), make([]string, len(s.Labels))
+	for i, l := range s.Labels {
+		lk[i], lv[i] = l.Name, l.Value
+	}
 	r.keys = append(r.keys, k)
 	r.service = append(r.service, service)
 	r.lk, r.lv = append(r.lk, lk), append(r.lv, lv)
@@ -434,6 +461,14 @@ func (k *knownStreams) remember(r *streamRows, idx []int) {
 	}
 	for _, i := range idx {
 		k.rows[r.keys[i]] = struct{}{}
+	}
+}
+
+// PrepareLogs computes the batch's line blooms (when stored) ahead of WriteLogs, so that
+// a caller can do it while another batch is written.
+func (c *Client) PrepareLogs(b *LogBatch) {
+	if c.cfg.LineBlooms {
+		b.bloomColumns()
 	}
 }
 

@@ -110,7 +110,13 @@ func (s *storageService) stopping(error) error {
 	return nil
 }
 
-// WriteLogs and WriteSpans make the service the ingester's Store.
+// PrepareLogs, WriteLogs and WriteSpans make the service the ingester's Store.
+func (s *storageService) PrepareLogs(b *clickhouse.LogBatch) {
+	if s.client != nil {
+		s.client.PrepareLogs(b)
+	}
+}
+
 func (s *storageService) WriteLogs(ctx context.Context, b *clickhouse.LogBatch) error {
 	return s.client.WriteLogs(ctx, b)
 }
