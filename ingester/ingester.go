@@ -52,7 +52,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.IntVar(&c.MaxEpochRecords, "ingester.max-epoch-records", 200000, "Records per flush batch; a batch is flushed when it reaches this size even if it is younger than -ingester.max-epoch-age.")
 	f.IntVar(&c.MaxInsertRecords, "ingester.max-insert-records", 100000, "Records per ClickHouse INSERT of a flush; a batch above it goes out in several. ClickHouse 18.16 spends 4.1-4.5 CPU µs per row on INSERTs of 100,000 rows against 6.4-7.4 on 25,000; the ingester holds one INSERT's columns (about 650 bytes a record on realistic logs) while it is built and sent, so INSERTs are also kept to -ingester.max-memory-bytes / 4096 records.")
 	f.DurationVar(&c.FlushCheckPeriod, "ingester.flush-check-period", 500*time.Millisecond, "How often the flush loop looks for work.")
-	f.IntVar(&c.FlushConcurrency, "ingester.flush-concurrency", 1, "Flush batches written to ClickHouse at once, so that one batch is built while another is inserted; worth raising when ClickHouse runs on other machines (on a 2-core machine shared with it, 2 measured no faster).")
+	f.IntVar(&c.FlushConcurrency, "ingester.flush-concurrency", 1, "INSERTs a flush runs at once; the next batch is always built while one is written. Worth raising when ClickHouse runs on other machines (on a 2-core machine shared with it, 2 measured slower).")
 	f.DurationVar(&c.ReleaseGrace, "ingester.release-grace", 30*time.Second, "How long a rank-k replica waits (k times this) for the owner to flush a record before flushing it itself.")
 	f.DurationVar(&c.FlushedRetention, "ingester.flushed-retention", time.Second, "How long flushed records stay in memory after their INSERT. Exact reads do not depend on it with one ClickHouse server (queries ask the ingesters first and leave out of ClickHouse the flush ids they name); with replicated ClickHouse tables set it above the replication lag (docs/scaling.md). The records count against -ingester.max-memory-bytes until then.")
 	f.Int64Var(&c.MaxMemoryBytes, "ingester.max-memory-bytes", 512<<20, "Records held in memory above which pushes are refused with a retryable RESOURCE_EXHAUSTED (for example while ClickHouse is down). A process running an ingester also sets the Go runtime's soft memory limit to 1.75 times this, unless GOMEMLIMIT is set.")
@@ -88,6 +88,8 @@ func (c *Config) Validate() error {
 
 // Store is where flushed records go.
 type Store interface {
+	// PrepareLogs computes ahead what WriteLogs derives from a batch's rows.
+	PrepareLogs(b *clickhouse.LogBatch)
 	WriteLogs(ctx context.Context, b *clickhouse.LogBatch) error
 	WriteSpans(ctx context.Context, b *clickhouse.SpanBatch) error
 	// StoredIDs returns the ids of the records stored under a flush id.
@@ -134,14 +136,16 @@ type Ingester struct {
 	// arrived here yet or not.
 	promoted map[uint64]time.Time
 
-	heapLive   atomic.Int64 // see liveHeap
 	stored     atomic.Int64 // records kept since start, for the ingest rate in Stats
 	rate       rateMeter
 	heapReadAt atomic.Int64
-	// gcMu guards the GC cycle count heapAfterGC last saw and when it changed.
-	gcMu     sync.Mutex
-	gcCycles uint64
-	gcSeenAt int64
+	// heapMu guards the last GC's live heap reading (see heapInUse).
+	heapMu     sync.Mutex
+	heapLive   int64      // live heap the last GC measured
+	heapMem    int64      // memBytes when that reading was first seen
+	heapCycle  uint64     // the GC cycle of the reading
+	heapSeenAt int64      // when it was first seen, unix ns
+	gcMu       sync.Mutex // one collectIfStale at a time
 
 	flushMu sync.Mutex // one flush pass at a time
 	// flushStateMu guards the three fields below against a pass's concurrent flushes;
@@ -190,7 +194,7 @@ func New(cfg Config, store Store, overrides *limits.Overrides, peers *client.Poo
 		logger: log.With(logger, "component", "ingester"), m: newMetrics(reg),
 		ringOpts: newLifecycler, index: newIDIndex(indexedRecords(cfg)), bySeq: map[uint32]*epoch{}, earlyReleased: map[uint64]time.Time{}, promoted: map[uint64]time.Time{},
 		epochBase:   rand.Uint64() &^ 0xffffffff, // flush ids: random high half, counter low half
-		batches:     make(chan *flushBatch, max(1, cfg.FlushConcurrency)),
+		batches:     make(chan *flushBatch, max(1, cfg.FlushConcurrency)+1),
 		epochClosed: make(chan struct{}, 1),
 	}
 	i.Service = services.NewBasicService(i.starting, i.running, i.stopping).WithName("ingester")
@@ -319,10 +323,16 @@ func (i *Ingester) newEpoch(now time.Time) *epoch {
 // epochLimit is the size at which the open epoch closes: -ingester.max-epoch-records, or
 // one INSERT's worth of records while memory is half full (see pressed). Callers hold i.mu.
 func (i *Ingester) epochLimit() int {
-	if i.memBytes >= i.cfg.MaxMemoryBytes/2 {
+	if i.memoryInUse() >= i.cfg.MaxMemoryBytes/2 {
 		return min(i.cfg.MaxEpochRecords, i.cfg.insertRecords())
 	}
 	return i.cfg.MaxEpochRecords
+}
+
+// memoryInUse is the memory -ingester.max-memory-bytes limits: the records' size, or the
+// Go heap when that is larger. Callers hold i.mu.
+func (i *Ingester) memoryInUse() int64 {
+	return max(i.memBytes, i.heapInUse(i.memBytes))
 }
 
 func (i *Ingester) memoryBytes() int64 {
@@ -401,16 +411,16 @@ func (i *Ingester) admit() error {
 	if i.State() != services.Running {
 		return status.Error(codes.Unavailable, "ingester is not running")
 	}
-	heap := i.liveHeap()
-	if heap > i.cfg.MaxMemoryBytes && i.memoryBytes() <= i.cfg.MaxMemoryBytes {
-		heap = i.heapAfterGC()
+	i.refreshHeap()
+	if mem := i.memoryBytes(); mem <= i.cfg.MaxMemoryBytes && i.heapInUse(mem) > i.cfg.MaxMemoryBytes {
+		i.collectIfStale()
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if i.closing {
 		return status.Error(codes.Unavailable, "ingester is shutting down")
 	}
-	if used := max(i.memBytes, heap); used > i.cfg.MaxMemoryBytes {
+	if used := i.memoryInUse(); used > i.cfg.MaxMemoryBytes {
 		i.m.refused.WithLabelValues("memory").Inc()
 		return status.Errorf(codes.ResourceExhausted, "ingester uses %d bytes of memory, over its limit of %d (-ingester.max-memory-bytes): flushing is behind", used, i.cfg.MaxMemoryBytes)
 	}
@@ -603,48 +613,65 @@ func (i *Ingester) CheckReady(ctx context.Context) error {
 	return nil
 }
 
-// liveHeap returns the Go heap in use after the last GC, read at most every 100ms: the
-// records' estimated size misses the copies decoding, the WAL and flush batches make.
-func (i *Ingester) liveHeap() int64 {
+// heapInUse estimates the Go heap in use, given the records' size mem (memBytes): the
+// live heap the last GC measured, moved by how much the records grew or shrank since.
+// The records' estimated size misses the copies decoding, the WAL and flush batches
+// make; the GC's reading alone went stale as soon as a flush retired its records, and
+// pushes were refused for seconds with the memory free and the flusher idle, until the
+// next GC (or collectIfStale's).
+func (i *Ingester) heapInUse(mem int64) int64 {
+	i.heapMu.Lock()
+	defer i.heapMu.Unlock()
+	return i.heapLive + mem - i.heapMem
+}
+
+// refreshHeap reads the GC's live heap measure, at most every 100ms.
+func (i *Ingester) refreshHeap() {
 	now := time.Now().UnixNano()
 	if last := i.heapReadAt.Load(); now-last < int64(100*time.Millisecond) || !i.heapReadAt.CompareAndSwap(last, now) {
-		return i.heapLive.Load()
+		return
 	}
-	return i.readHeap()
+	i.readHeap()
 }
 
-func (i *Ingester) readHeap() int64 {
-	s := []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}}
+// readHeap takes the live heap reading of a GC not seen before, with the records' size
+// at that moment.
+func (i *Ingester) readHeap() {
+	s := []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
 	rtmetrics.Read(s)
-	if s[0].Value.Kind() == rtmetrics.KindUint64 {
-		i.heapLive.Store(int64(s[0].Value.Uint64()))
+	if s[0].Value.Kind() != rtmetrics.KindUint64 || s[1].Value.Kind() != rtmetrics.KindUint64 {
+		return
 	}
-	return i.heapLive.Load()
+	live, cycle := int64(s[0].Value.Uint64()), s[1].Value.Uint64()
+	i.heapMu.Lock()
+	seen := cycle == i.heapCycle && i.heapSeenAt != 0
+	i.heapMu.Unlock()
+	if seen {
+		return
+	}
+	mem := i.memoryBytes()
+	i.heapMu.Lock()
+	defer i.heapMu.Unlock()
+	i.heapLive, i.heapMem, i.heapCycle, i.heapSeenAt = live, mem, cycle, time.Now().UnixNano()
 }
 
-// heapAfterGC returns the live heap, first collecting garbage when no GC has run for
-// two seconds. The live heap is measured by the last GC, and a process that refuses
-// every push allocates little, so no GC comes to lower a reading taken while a flush's
-// batch was alive: with its records all flushed the ingester went on refusing pushes
-// until the runtime's two-minute forced GC. Under load GCs come every second or so and
-// the reading is fresh. Called only when the records alone are under the limit.
-func (i *Ingester) heapAfterGC() int64 {
-	s := []rtmetrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
-	rtmetrics.Read(s)
-	if s[0].Value.Kind() != rtmetrics.KindUint64 {
-		return i.heapLive.Load()
-	}
-	now := time.Now().UnixNano()
+// collectIfStale collects garbage when no GC has run for two seconds, so heapInUse starts
+// from a fresh reading. Memory other than records (a flush's batch) is freed without a
+// trace in memBytes, and a process that refuses every push allocates little, so no GC
+// comes to lower a reading taken while such memory was alive: with its records all
+// flushed the ingester went on refusing pushes until the runtime's two-minute forced
+// GC. Under load GCs come every second or so and the reading is fresh. Called only
+// when the records alone are under the limit.
+func (i *Ingester) collectIfStale() {
 	i.gcMu.Lock()
 	defer i.gcMu.Unlock()
-	if n := s[0].Value.Uint64(); n != i.gcCycles {
-		i.gcCycles, i.gcSeenAt = n, now
-		return i.readHeap()
-	}
-	if now-i.gcSeenAt < int64(2*time.Second) {
-		return i.heapLive.Load()
+	i.readHeap()
+	i.heapMu.Lock()
+	seenAt := i.heapSeenAt
+	i.heapMu.Unlock()
+	if time.Now().UnixNano()-seenAt < int64(2*time.Second) {
+		return
 	}
 	runtime.GC()
-	i.gcSeenAt = now
-	return i.readHeap()
+	i.readHeap()
 }

@@ -1,0 +1,199 @@
+package ingester
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/grafana/dskit/services"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/strataobs/strata/proto/strata/v1"
+	"github.com/strataobs/strata/storage/clickhouse"
+	"github.com/strataobs/strata/storage/clickhouse/chtest"
+)
+
+// A flush adds its log rows in the logs table's sort order (tenant, service_name,
+// timestamp, id), whatever order they were pushed in, so ClickHouse skips sorting them.
+func TestFlushSortsLogsAsStored(t *testing.T) {
+	i := testIngester(t, chtest.New(t), t.TempDir(), func(cfg *Config) { cfg.FlushCheckPeriod = time.Hour; cfg.MaxEpochAge = time.Hour })
+	defer services.StopAndAwaitTerminated(context.Background(), i)
+	ts := time.Now().UnixNano()
+	req := &pb.PushRequest{Tenant: "t", Resources: []*pb.Resource{{ServiceName: "web"}, {ServiceName: "api"}}}
+	for s, svc := range []string{"web", "api"} {
+		st := &pb.LogStream{StreamId: uint64(s + 1), Labels: []*pb.Label{{Name: "service_name", Value: svc}}, Placement: &pb.Placement{}}
+		// Newest first, with ties on the timestamp that the id orders.
+		for k := range 50 {
+			st.Records = append(st.Records, &pb.LogRecord{Id: uint64(1000*s + 97*k%50), Timestamp: ts - int64(k/2), Resource: uint32(s), Body: "line"})
+		}
+		req.Streams = append(req.Streams, st)
+	}
+	body, err := proto.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := i.keep(body); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	i.mu.Lock()
+	i.closeEpoch(i.cur, now)
+	works := i.collect(now, true)
+	i.mu.Unlock()
+	if len(works) != 1 || len(works[0].logIdx) != 100 {
+		t.Fatalf("collected %d works, want one of 100 records", len(works))
+	}
+	w := works[0]
+	w.flushBatch = i.getBatch()
+	if err := i.build(w, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	key := func(k int32) logOrder {
+		le := &w.logView[k]
+		return logOrder{tenant: le.tenant(), service: le.res.GetServiceName(), ts: le.ts, id: le.id}
+	}
+	for n := 1; n < len(w.logIdx); n++ {
+		a, b := key(w.logIdx[n-1]), key(w.logIdx[n])
+		if c := cmp.Or(strings.Compare(a.tenant, b.tenant), strings.Compare(a.service, b.service), cmp.Compare(a.ts, b.ts), cmp.Compare(a.id, b.id)); c > 0 {
+			t.Fatalf("record %d (%s %d %d) is built before record %d (%s %d %d)", n-1, a.service, a.ts, a.id, n, b.service, b.ts, b.id)
+		}
+	}
+	if got := key(w.logIdx[0]).service; got != "api" {
+		t.Fatalf("the batch starts with service %q, want api", got)
+	}
+	if w.logs.Len() != 100 {
+		t.Fatalf("the batch holds %d rows, want 100", w.logs.Len())
+	}
+}
+
+// gatedStore holds each WriteLogs until the test lets it go, and tells the test of each
+// batch prepared.
+type gatedStore struct {
+	Store
+	prepared   chan struct{}
+	release    chan struct{}
+	releaseAll sync.Once
+	writes     atomic.Int32
+	fail       atomic.Bool
+}
+
+func (g *gatedStore) PrepareLogs(b *clickhouse.LogBatch) {
+	g.Store.PrepareLogs(b)
+	select {
+	case g.prepared <- struct{}{}:
+	default: // nobody counts any more (a stopping ingester's final flush)
+	}
+}
+
+func (g *gatedStore) WriteLogs(ctx context.Context, b *clickhouse.LogBatch) error {
+	g.writes.Add(1)
+	<-g.release
+	if g.fail.Load() {
+		return errors.New("injected write failure")
+	}
+	return g.Store.WriteLogs(ctx, b)
+}
+
+func gatedIngester(t *testing.T) (*Ingester, *gatedStore, *clickhouse.Client) {
+	ch := chtest.New(t)
+	g := &gatedStore{Store: ch, prepared: make(chan struct{}, 10), release: make(chan struct{})}
+	i := testIngester(t, g, t.TempDir(), func(cfg *Config) {
+		cfg.FlushCheckPeriod = time.Hour
+		cfg.MaxEpochAge = time.Hour
+		cfg.FlushConcurrency = 1
+		cfg.MaxInsertRecords = 10
+	})
+	// On failure too, writes are let go before the ingester stops (cleanups run last first).
+	t.Cleanup(func() { services.StopAndAwaitTerminated(context.Background(), i) })
+	t.Cleanup(g.letGo)
+	pushN(t, i, "t", 0, 30) // one epoch, flushed as three INSERTs of 10
+	i.mu.Lock()
+	i.closeEpoch(i.cur, time.Now())
+	i.mu.Unlock()
+	return i, g, ch
+}
+
+func (g *gatedStore) letGo() {
+	g.fail.Store(false)
+	g.releaseAll.Do(func() { close(g.release) })
+}
+
+func waitFor(t *testing.T, c <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-c:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no %s within 10 s", what)
+	}
+}
+
+// The next batch is built while one is written, and only one ahead.
+func TestFlushBuildsTheNextBatchDuringAWrite(t *testing.T) {
+	i, g, ch := gatedIngester(t)
+	done := make(chan int)
+	go func() { done <- i.flushPass(context.Background(), time.Now(), false) }()
+	waitFor(t, g.prepared, "first batch")
+	waitFor(t, g.prepared, "second batch built while the first is written")
+	select {
+	case <-g.prepared:
+		t.Fatal("a third batch was built before the first was written")
+	case <-time.After(200 * time.Millisecond):
+	}
+	if n := g.writes.Load(); n != 1 {
+		t.Fatalf("%d writes started, want 1", n)
+	}
+	g.letGo()
+	if pending := <-done; pending != 0 {
+		t.Fatalf("%d records pending after the pass", pending)
+	}
+	var rows uint64
+	if err := ch.Conn().QueryRow(context.Background(), "SELECT count() FROM "+ch.Database()+".logs").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 30 {
+		t.Fatalf("storage holds %d rows, want 30", rows)
+	}
+}
+
+// After a failed write, the batch built ahead is not written: its records stay pending
+// with the failed ones, and every work of the pass is counted done (epochs can retire).
+func TestFailedWriteDropsTheBatchBuiltAhead(t *testing.T) {
+	i, g, _ := gatedIngester(t)
+	g.fail.Store(true)
+	done := make(chan int)
+	go func() { done <- i.flushPass(context.Background(), time.Now(), false) }()
+	waitFor(t, g.prepared, "first batch")
+	waitFor(t, g.prepared, "second batch")
+	g.release <- struct{}{} // the first write fails
+	if pending := <-done; pending != 30 {
+		t.Fatalf("%d records pending after the failed pass, want 30", pending)
+	}
+	if n := g.writes.Load(); n != 1 {
+		t.Fatalf("%d writes after the failure, want 1", n)
+	}
+	i.mu.Lock()
+	for _, e := range i.epochs {
+		if e.flushing != 0 {
+			t.Errorf("epoch %d still counts %d works in flight", e.id, e.flushing)
+		}
+	}
+	i.mu.Unlock()
+	// The next pass, after the backoff, writes them all.
+	g.fail.Store(false)
+	g.letGo()
+	go func() { done <- i.flushPass(context.Background(), time.Now().Add(time.Minute), false) }()
+	for range 3 {
+		waitFor(t, g.prepared, "a batch of the retry")
+	}
+	if pending := <-done; pending != 0 {
+		t.Fatalf("%d records pending after the retry", pending)
+	}
+	if n := g.writes.Load(); n != 4 {
+		t.Fatalf("%d writes in all, want 4", n)
+	}
+}
