@@ -24,38 +24,51 @@ func TestFlushSortsLogsAsStored(t *testing.T) {
 	i := testIngester(t, chtest.New(t), t.TempDir(), func(cfg *Config) { cfg.FlushCheckPeriod = time.Hour; cfg.MaxEpochAge = time.Hour })
 	defer services.StopAndAwaitTerminated(context.Background(), i)
 	ts := time.Now().UnixNano()
-	req := &pb.PushRequest{Tenant: "t", Resources: []*pb.Resource{{ServiceName: "web"}, {ServiceName: "api"}}}
-	for s, svc := range []string{"web", "api"} {
-		st := &pb.LogStream{StreamId: uint64(s + 1), Labels: []*pb.Label{{Name: "service_name", Value: svc}}, Placement: &pb.Placement{}}
-		// Newest first, with ties on the timestamp that the id orders.
-		for k := range 50 {
-			st.Records = append(st.Records, &pb.LogRecord{Id: uint64(1000*s + 97*k%50), Timestamp: ts - int64(k/2), Resource: uint32(s), Body: "line"})
+	// Tenant "a" sorts first although its service sorts last.
+	for n, tenant := range []string{"t", "a"} {
+		svcs := []string{"web", "api"}
+		if tenant == "a" {
+			svcs = []string{"zzz"}
 		}
-		req.Streams = append(req.Streams, st)
-	}
-	body, err := proto.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := i.keep(body); err != nil {
-		t.Fatal(err)
+		req := &pb.PushRequest{Tenant: tenant}
+		for s, svc := range svcs {
+			req.Resources = append(req.Resources, &pb.Resource{ServiceName: svc})
+			st := &pb.LogStream{StreamId: uint64(10*n + s + 1), Labels: []*pb.Label{{Name: "service_name", Value: svc}}, Placement: &pb.Placement{}}
+			// Newest first, with ties on the timestamp that the id orders.
+			for k := range 50 {
+				st.Records = append(st.Records, &pb.LogRecord{Id: uint64(10000*n + 1000*s + 97*k%50), Timestamp: ts - int64(k/2), Resource: uint32(s), Body: "line"})
+			}
+			req.Streams = append(req.Streams, st)
+		}
+		body, err := proto.Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := i.keep(body); err != nil {
+			t.Fatal(err)
+		}
 	}
 	now := time.Now()
 	i.mu.Lock()
 	i.closeEpoch(i.cur, now)
 	works := i.collect(now, true)
 	i.mu.Unlock()
-	if len(works) != 1 || len(works[0].logIdx) != 100 {
-		t.Fatalf("collected %d works, want one of 100 records", len(works))
+	if len(works) != 1 || len(works[0].logIdx) != 150 {
+		t.Fatalf("collected %d works, want one of 150 records", len(works))
 	}
 	w := works[0]
 	w.flushBatch = i.getBatch()
 	if err := i.build(w, nil, false); err != nil {
 		t.Fatal(err)
 	}
-	key := func(k int32) logOrder {
+	type order struct {
+		tenant, service string
+		ts              int64
+		id              uint64
+	}
+	key := func(k int32) order {
 		le := &w.logView[k]
-		return logOrder{tenant: le.tenant(), service: le.res.GetServiceName(), ts: le.ts, id: le.id}
+		return order{tenant: le.tenant(), service: le.res.GetServiceName(), ts: le.ts, id: le.id}
 	}
 	for n := 1; n < len(w.logIdx); n++ {
 		a, b := key(w.logIdx[n-1]), key(w.logIdx[n])
@@ -63,11 +76,11 @@ func TestFlushSortsLogsAsStored(t *testing.T) {
 			t.Fatalf("record %d (%s %d %d) is built before record %d (%s %d %d)", n-1, a.service, a.ts, a.id, n, b.service, b.ts, b.id)
 		}
 	}
-	if got := key(w.logIdx[0]).service; got != "api" {
-		t.Fatalf("the batch starts with service %q, want api", got)
+	if got := key(w.logIdx[0]); got.tenant != "a" || key(w.logIdx[50]).service != "api" {
+		t.Fatalf("the batch starts with tenant %q, service %q, and its 51st record's service is %q; want a, zzz and api", got.tenant, got.service, key(w.logIdx[50]).service)
 	}
-	if w.logs.Len() != 100 {
-		t.Fatalf("the batch holds %d rows, want 100", w.logs.Len())
+	if w.logs.Len() != 150 {
+		t.Fatalf("the batch holds %d rows, want 150", w.logs.Len())
 	}
 }
 
