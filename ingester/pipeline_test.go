@@ -112,7 +112,7 @@ func (g *gatedStore) WriteLogs(ctx context.Context, b *clickhouse.LogBatch) erro
 	return g.Store.WriteLogs(ctx, b)
 }
 
-func gatedIngester(t *testing.T) (*Ingester, *gatedStore, *clickhouse.Client) {
+func gatedIngester(t *testing.T, mut ...func(*Config)) (*Ingester, *gatedStore, *clickhouse.Client) {
 	ch := chtest.New(t)
 	g := &gatedStore{Store: ch, prepared: make(chan struct{}, 10), release: make(chan struct{})}
 	i := testIngester(t, g, t.TempDir(), func(cfg *Config) {
@@ -120,6 +120,9 @@ func gatedIngester(t *testing.T) (*Ingester, *gatedStore, *clickhouse.Client) {
 		cfg.MaxEpochAge = time.Hour
 		cfg.FlushConcurrency = 1
 		cfg.MaxInsertRecords = 10
+		for _, m := range mut {
+			m(cfg)
+		}
 	})
 	// On failure too, writes are let go before the ingester stops (cleanups run last first).
 	t.Cleanup(func() { services.StopAndAwaitTerminated(context.Background(), i) })
@@ -208,5 +211,42 @@ func TestFailedWriteDropsTheBatchBuiltAhead(t *testing.T) {
 	}
 	if n := g.writes.Load(); n != 4 {
 		t.Fatalf("%d writes in all, want 4", n)
+	}
+}
+
+// Records released by another replica while their INSERT runs end flushed, counted
+// settled once: the epoch ends with no record pending, neither more nor fewer.
+func TestReleaseDuringWriteSettlesOnce(t *testing.T) {
+	i, g, _ := gatedIngester(t, func(cfg *Config) { cfg.FlushedRetention = time.Hour })
+	done := make(chan int)
+	go func() { done <- i.flushPass(context.Background(), time.Now(), false) }()
+	waitFor(t, g.prepared, "first batch")
+	// Records 1 and 2 are in the first INSERT (records 1-10), 25 in the last.
+	if _, err := i.Release(context.Background(), &pb.ReleaseRequest{Tenant: "t", FlushId: 7, LogIds: []uint64{1, 2, 25}}); err != nil {
+		t.Fatal(err)
+	}
+	g.letGo()
+	if pending := <-done; pending != 0 {
+		t.Fatalf("%d records pending after the pass", pending)
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	flushed, released := 0, 0
+	for _, e := range i.epochs {
+		if e.pending != 0 {
+			t.Errorf("epoch %d counts %d records pending, want 0", e.id, e.pending)
+		}
+		for k := range e.logs {
+			switch e.logs[k].state {
+			case stateFlushed:
+				flushed++
+			case stateReleased:
+				released++
+			}
+		}
+	}
+	// An owner's batch is built without looking at releases, so all 30 were written.
+	if flushed != 30 || released != 0 {
+		t.Fatalf("%d records flushed and %d released, want 30 flushed", flushed, released)
 	}
 }

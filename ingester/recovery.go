@@ -113,17 +113,20 @@ func (i *Ingester) replay() error {
 // by the kill -9 cluster test: counts short by a whole batch). Callers hold i.mu.
 func (i *Ingester) markFlushed(ids []uint64, now time.Time) {
 	for _, id := range ids {
-		e, st, ok := i.held(id)
-		if !ok {
-			continue
+		if e, st, ok := i.held(id); ok {
+			i.markOne(e, st, now)
 		}
-		switch *st {
-		case statePending:
-			*st = stateFlushed
-			i.settle(e, now)
-		case stateReleased: // settled when it was released
-			*st = stateFlushed
-		}
+	}
+}
+
+// markOne marks a record of epoch e flushed, given its state. Callers hold i.mu.
+func (i *Ingester) markOne(e *epoch, st *entryState, now time.Time) {
+	switch *st {
+	case statePending:
+		*st = stateFlushed
+		i.settle(e, now)
+	case stateReleased: // settled when it was released
+		*st = stateFlushed
 	}
 }
 
