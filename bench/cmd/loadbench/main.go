@@ -94,6 +94,10 @@ func main() {
 	flag.DurationVar(&o.quietWait, "quiet-wait", 60*time.Second, "... for at most this long in the whole run; the report states how busy the machine was")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
+	if o.strataRev == "" {
+		// Before the run: the reports it writes into the tree would make it look modified.
+		o.strataRev = gitRev()
+	}
 	if o.strataBin != "" {
 		os.Setenv("STRATA_BIN", o.strataBin)
 	}
@@ -836,9 +840,6 @@ func (h *harness) report(phases []*bench.Phase, raw float64) string {
 	var sb strings.Builder
 	host, _ := os.Hostname()
 	rev := h.o.strataRev
-	if rev == "" {
-		rev = gitRev()
-	}
 	fmt.Fprintf(&sb, "## Load benchmark (`make bench`)\n\n%s on %s, %d CPUs, %s, strata %s, ClickHouse %s; load average at start %s, at end %s.\n\n",
 		time.Now().Format("2006-01-02 15:04 MST"), host, runtime.NumCPU(), memTotal(), rev, h.chVersion(), h.loadStart, loadAvg())
 	if len(phases) == 0 { // only the query phase ran
