@@ -185,10 +185,6 @@ func appendColumn(c column.Interface, v any) bool {
 		return appendNums[proto.Date, proto.ColDate](c, v)
 	case *strColumn:
 		return appendStrColumn(c, v)
-	case *strArrays:
-		return appendBuiltArrays(c, v.offsets, func(vc column.Interface) bool { return appendStrColumn(vc, &v.values) })
-	case *numArrays[uint8]:
-		return appendBuiltArrays(c, v.offsets, func(vc column.Interface) bool { return appendNums[uint8, proto.ColUInt8](vc, v.values) })
 	case *wireStrArrays:
 		return appendWireArrays(c, &v.wireRuns, isStrColumn)
 	case *wireU8Arrays:

@@ -126,6 +126,13 @@ func TestColumnAppendsFast(t *testing.T) {
 	if n != 150 {
 		t.Fatalf("read back %d rows, want 150", n)
 	}
+	var spans, wrong uint64
+	if err := c.conn.QueryRow(ctx, fmt.Sprintf("SELECT count(), countIf(res_values != [concat('h', toString(intDiv(id, 100))), concat('uid-', toString(intDiv(id, 100)))] OR length(attr_keys) != id %% 100 %% 4) FROM %s.spans", cfg.Database)).Scan(&spans, &wrong); err != nil {
+		t.Fatal(err)
+	}
+	if spans != 150 || wrong != 0 {
+		t.Fatalf("%d spans read back, %d of them with another span's resource or attribute count; want 150 and 0", spans, wrong)
+	}
 }
 
 func joinNames(defs []string) string {

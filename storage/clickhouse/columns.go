@@ -51,74 +51,12 @@ func (c *strColumn) strings() []string {
 	return out
 }
 
-// strArrays appends to an Array(String) column: values of all rows back to back, and
-// where each row's end.
-type strArrays struct {
-	offsets []uint64
-	values  strColumn
-}
-
-func (a *strArrays) addRow(vs []string) {
-	for _, v := range vs {
-		a.add(v)
-	}
-	a.endRow()
-}
-
-// add appends one value to the row being built; endRow closes it.
-func (a *strArrays) add(v string) { a.values.Append(v) }
-func (a *strArrays) endRow()      { a.offsets = append(a.offsets, uint64(a.values.Rows())) }
-
-func (a *strArrays) rows() [][]string {
-	out := make([][]string, len(a.offsets))
-	var start uint64
-	for i, end := range a.offsets {
-		row := make([]string, end-start)
-		for j := range row {
-			row[j] = a.values.Row(int(start) + j)
-		}
-		out[i], start = row, end
-	}
-	return out
-}
-
-func (a *strArrays) reset() { a.offsets = a.offsets[:0]; a.values.reset() }
-
-// numArrays appends to an Array of a number type.
-type numArrays[T any] struct {
-	offsets []uint64
-	values  []T
-}
-
-func (a *numArrays[T]) addRow(vs []T) {
-	a.values = append(a.values, vs...)
-	a.endRow()
-}
-
-func (a *numArrays[T]) add(v T) { a.values = append(a.values, v) }
-func (a *numArrays[T]) endRow() { a.offsets = append(a.offsets, uint64(len(a.values))) }
-
-func (a *numArrays[T]) rows() [][]T {
-	out := make([][]T, len(a.offsets))
-	var start uint64
-	for i, end := range a.offsets {
-		out[i], start = a.values[start:end:end], end
-	}
-	return out
-}
-
-func (a *numArrays[T]) reset() { a.offsets, a.values = a.offsets[:0], a.values[:0] }
-
 // plainColumn is v as the slices clickhouse-go's own appends take, for columns whose
 // layout appendColumn does not recognise.
 func plainColumn(v any) any {
 	switch v := v.(type) {
 	case *strColumn:
 		return v.strings()
-	case *strArrays:
-		return v.rows()
-	case *numArrays[uint8]:
-		return v.rows()
 	case *wireStrArrays:
 		return v.rows()
 	case *wireU8Arrays:

@@ -23,7 +23,8 @@ import (
 // wireRuns keeps an Array's elements already in the native protocol's encoding (a
 // String's uvarint length and bytes, a UInt8's byte), as runs that rows share: a list
 // many rows repeat is encoded once per batch and each row refers to it. At send time a
-// wireElems stands in for the Array's element column and writes each row's run.
+// wireElems stands in for the Array's element column and writes each row's run. Log and
+// span batches build all their attribute and label arrays this way.
 
 // wireRun is a row's elements: buf[off : off+n].
 type wireRun struct{ off, n uint32 }
@@ -134,6 +135,27 @@ func (a *wireAttrs) addRow(r attrRuns) {
 
 func (a *wireAttrs) grow(rows int) { a.keys.grow(rows); a.values.grow(rows); a.types.grow(rows) }
 func (a *wireAttrs) reset()        { a.keys.reset(); a.values.reset(); a.types.reset() }
+
+// resourceAttrs are the resource attribute arrays of a batch: each resource's list is
+// encoded once, keyed by the pushed *pb.Resource its records share.
+type resourceAttrs struct {
+	wireAttrs
+	runs map[*pb.Resource]attrRuns
+}
+
+func (a *resourceAttrs) add(res *pb.Resource) {
+	r, ok := a.runs[res]
+	if !ok {
+		r = a.encode(res.GetAttributes())
+		if a.runs == nil {
+			a.runs = map[*pb.Resource]attrRuns{}
+		}
+		a.runs[res] = r
+	}
+	a.addRow(r)
+}
+
+func (a *resourceAttrs) reset() { a.wireAttrs.reset(); clear(a.runs) }
 
 // wireElems stands in for an Array's element column while its INSERT is sent:
 // clickhouse-go encodes an Array as its offsets, then its element column's Encode.

@@ -17,38 +17,6 @@ import (
 	pb "github.com/strataobs/strata/proto/strata/v1"
 )
 
-// attrColumns are the parallel key/value/type arrays of one attribute list.
-type attrColumns struct {
-	keys, values strArrays
-	types        numArrays[uint8]
-}
-
-func (a *attrColumns) add(attrs []*pb.Attr) {
-	for _, at := range attrs {
-		a.keys.add(at.Key)
-		a.values.add(at.Value)
-		a.types.add(uint8(at.Type))
-	}
-	a.keys.endRow()
-	a.values.endRow()
-	a.types.endRow()
-}
-
-// addShared appends one row of a list many rows share (a resource's attributes).
-func (a *attrColumns) addShared(k, v []string, t []uint8) {
-	a.keys.addRow(k)
-	a.values.addRow(v)
-	a.types.addRow(t)
-}
-
-func (a *attrColumns) grow(n int) {
-	a.keys.offsets = slices.Grow(a.keys.offsets, n)
-	a.values.offsets = slices.Grow(a.values.offsets, n)
-	a.types.offsets = slices.Grow(a.types.offsets, n)
-}
-
-func (a *attrColumns) reset() { a.keys.reset(); a.values.reset(); a.types.reset() }
-
 // LogBatch collects log rows column by column, in the layout the native protocol sends
 // (columns.go). Reset keeps its memory for the next flush.
 type LogBatch struct {
@@ -63,13 +31,12 @@ type LogBatch struct {
 	sevText, level, body            strColumn
 	traceID, spanID                 strColumn
 	flags                           []uint32
-	attrs, res                      wireAttrs
+	attrs                           wireAttrs
+	res                             resourceAttrs
 	scopeName, scopeVersion, evName strColumn
-	// A stream's labels and a resource's attributes are encoded once per batch; rows
-	// refer to them (wirearrays.go). Keyed by the pushed objects, which rows of one
-	// stream or resource in one push share.
+	// A stream's labels are encoded once per batch (wirearrays.go), keyed by the pushed
+	// *pb.LogStream its records share.
 	labelRuns map[*pb.LogStream]labelRuns
-	resRuns   map[*pb.Resource]attrRuns
 	streams   streamRows
 	// blocks and bloomed feed log_blooms (logbloom.go); bloomCols caches its rows.
 	blocks    lineBlocks
@@ -126,7 +93,6 @@ func (b *LogBatch) Reset() {
 	b.attrs.reset()
 	b.res.reset()
 	clear(b.labelRuns)
-	clear(b.resRuns)
 	b.streams = streamRows{}
 	b.blocks.reset()
 	b.bloomCols = nil
@@ -159,7 +125,7 @@ func (b *LogBatch) Add(tenant string, retentionDays uint16, flushID uint64, s *p
 	b.spanID.addHex(r.SpanId)
 	b.flags = append(b.flags, r.Flags)
 	b.attrs.addRow(b.attrs.encode(r.Attributes))
-	b.addResource(res)
+	b.res.add(res)
 	b.scopeName.add(r.ScopeName)
 	b.scopeVersion.add(r.ScopeVersion)
 	b.evName.add(r.EventName)
@@ -189,18 +155,6 @@ func (b *LogBatch) addLabels(s *pb.LogStream) {
 	b.labelValues.addRow(r.values, r.n)
 }
 
-func (b *LogBatch) addResource(res *pb.Resource) {
-	r, ok := b.resRuns[res]
-	if !ok {
-		r = b.res.encode(res.GetAttributes())
-		if b.resRuns == nil {
-			b.resRuns = map[*pb.Resource]attrRuns{}
-		}
-		b.resRuns[res] = r
-	}
-	b.res.addRow(r)
-}
-
 func (b *LogBatch) columns() []any {
 	return []any{
 		&b.tenant, b.day, b.retention, b.ts, b.observed, b.id, b.flushID, b.streamID, &b.service,
@@ -222,7 +176,8 @@ type SpanBatch struct {
 	start, end, duration                  []int64
 	statusCode                            []int8
 	statusMsg                             []string
-	attrs, res                            attrColumns
+	attrs                                 wireAttrs
+	res                                   resourceAttrs
 	evTimes                               [][]int64
 	evNames, evAttrs                      [][]string
 	lnTrace, lnSpan, lnState, lnAttrs     [][]string
@@ -230,10 +185,6 @@ type SpanBatch struct {
 	flags                                 []uint32
 
 	index map[indexKey]*indexRow
-
-	lastRes *pb.Resource
-	rk, rv  []string
-	rt      []uint8
 }
 
 type indexKey struct {
@@ -279,7 +230,6 @@ func (b *SpanBatch) Reset() {
 	b.lnTrace, b.lnSpan, b.lnState, b.lnAttrs = truncate(b.lnTrace), truncate(b.lnSpan), truncate(b.lnState), truncate(b.lnAttrs)
 	b.scopeName, b.scopeVersion, b.flags = truncate(b.scopeName), truncate(b.scopeVersion), b.flags[:0]
 	clear(b.index)
-	b.lastRes, b.rk, b.rv, b.rt = nil, nil, nil, nil
 }
 
 // truncate empties s, clearing what it held first: a batch's strings point into the
@@ -291,10 +241,6 @@ func truncate[T any](s []T) []T {
 
 // Add appends one span.
 func (b *SpanBatch) Add(tenant string, retentionDays uint16, flushID uint64, res *pb.Resource, s *pb.Span) {
-	if res != b.lastRes {
-		b.lastRes = res
-		b.rk, b.rv, b.rt = splitAttrs(res.GetAttributes())
-	}
 	tid := hexID(s.TraceId)
 	b.tenant = append(b.tenant, tenant)
 	b.day = append(b.day, dayOf(s.Start))
@@ -313,8 +259,8 @@ func (b *SpanBatch) Add(tenant string, retentionDays uint16, flushID uint64, res
 	b.duration = append(b.duration, s.End-s.Start)
 	b.statusCode = append(b.statusCode, int8(s.StatusCode))
 	b.statusMsg = append(b.statusMsg, s.StatusMessage)
-	b.attrs.add(s.Attributes)
-	b.res.addShared(b.rk, b.rv, b.rt)
+	b.attrs.addRow(b.attrs.encode(s.Attributes))
+	b.res.add(res)
 	b.addEvents(s.Events)
 	b.addLinks(s.Links)
 	b.scopeName = append(b.scopeName, s.ScopeName)
