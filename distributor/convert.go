@@ -412,6 +412,16 @@ func (v *validator) logRecord(lr plog.LogRecord, scope pcommon.InstrumentationSc
 	if reason, msg := v.checkLine("log record body", body); reason != "" {
 		return nil, reason, msg
 	}
+	// The record's other strings too: an ingester in this process keeps the record as
+	// encoded here without checking it again.
+	for _, f := range [...]struct{ name, s string }{
+		{"severity text", lr.SeverityText()}, {"scope name", scope.Name()},
+		{"scope version", scope.Version()}, {"event name", lr.EventName()},
+	} {
+		if !utf8.ValidString(f.s) {
+			return nil, "invalid_utf8", "log record " + f.name + " is not valid UTF-8"
+		}
+	}
 	attrs, reason, msg := v.attrs(lr.Attributes(), "log record")
 	if reason != "" {
 		return nil, reason, msg

@@ -126,3 +126,42 @@ func TestLogIDIsStable(t *testing.T) {
 		t.Fatal("attributes are not part of the id")
 	}
 }
+
+// TestConvertLogsRefusesInvalidUTF8Anywhere: a record with invalid UTF-8 in any string,
+// not only its body and attributes, is rejected alone, with a message naming the field;
+// the valid record beside it is accepted. (An ingester in this process keeps records as
+// the distributor encoded them, without checking them again.)
+func TestConvertLogsRefusesInvalidUTF8Anywhere(t *testing.T) {
+	for field, spoil := range map[string]func(plog.LogRecord, pcommon.InstrumentationScope){
+		"body":           func(lr plog.LogRecord, _ pcommon.InstrumentationScope) { lr.Body().SetStr("a\xff") },
+		"attribute":      func(lr plog.LogRecord, _ pcommon.InstrumentationScope) { lr.Attributes().PutStr("k", "a\xff") },
+		"attribute key":  func(lr plog.LogRecord, _ pcommon.InstrumentationScope) { lr.Attributes().PutStr("k\xff", "a") },
+		"severity text":  func(lr plog.LogRecord, _ pcommon.InstrumentationScope) { lr.SetSeverityText("INFO\xff") },
+		"scope name":     func(_ plog.LogRecord, s pcommon.InstrumentationScope) { s.SetName("lib\xff") },
+		"scope version":  func(_ plog.LogRecord, s pcommon.InstrumentationScope) { s.SetVersion("1\xff") },
+		"event name":     func(lr plog.LogRecord, _ pcommon.InstrumentationScope) { lr.SetEventName("ev\xff") },
+		"no bad strings": nil,
+	} {
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("service.name", "api")
+		good := rl.ScopeLogs().AppendEmpty()
+		good.LogRecords().AppendEmpty().Body().SetStr("fine")
+		bad := rl.ScopeLogs().AppendEmpty()
+		lr := bad.LogRecords().AppendEmpty()
+		lr.Body().SetStr("fine too")
+		if spoil != nil {
+			spoil(lr, bad.Scope())
+		}
+		c := convertLogs("t", testValidator(), ld)
+		if spoil == nil {
+			if c.accepted != 2 || len(c.rejected) != 0 {
+				t.Errorf("%s: %d accepted, %v rejected", field, c.accepted, c.rejected)
+			}
+			continue
+		}
+		if c.accepted != 1 || len(c.rejected) != 1 || c.rejected[0].reason != "invalid_utf8" || !strings.Contains(c.rejected[0].msg, "not valid UTF-8") {
+			t.Errorf("%s: %d accepted, rejected %+v; want the bad record alone rejected as invalid_utf8", field, c.accepted, c.rejected)
+		}
+	}
+}

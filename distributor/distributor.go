@@ -217,6 +217,14 @@ func (d *Distributor) replicate(ctx context.Context, tenant string, c *converted
 func (d *Distributor) pushTo(ctx context.Context, addr string, enc *pushEncoder, sets [][]string, idx []int) error {
 	if in := d.pool.Local(addr); in != nil {
 		// The ingester keeps the bytes: they cannot come from a kept buffer.
+		lp, ok, err := enc.located(sets, addr, idx)
+		if err != nil {
+			return err
+		}
+		if ok {
+			_, err = in.PushLocated(ctx, lp)
+			return err
+		}
 		raw, err := enc.direct(sets, addr, idx)
 		if err != nil {
 			return err

@@ -1,12 +1,14 @@
 package distributor
 
 import (
+	"slices"
 	"sync"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/strataobs/strata/ingester/client"
 	pb "github.com/strataobs/strata/proto/strata/v1"
 	"github.com/strataobs/strata/ring"
 )
@@ -72,7 +74,7 @@ func (e *pushEncoder) bodySize(i int) int {
 // appendBody appends stream or trace i without its placement.
 func (e *pushEncoder) appendBody(b []byte, i int) ([]byte, error) {
 	if i < len(e.c.streams) {
-		return appendLogStream(b, e.c.streams[i]), nil
+		return appendLogStream(b, e.c.streams[i], nil), nil
 	}
 	return proto.MarshalOptions{}.MarshalAppend(b, e.trace(i))
 }
@@ -162,6 +164,33 @@ func (e *pushEncoder) request(buf []byte, sets [][]string, addr string, idx []in
 
 // direct returns addr's request in new memory, each stream and trace encoded in place.
 func (e *pushEncoder) direct(sets [][]string, addr string, idx []int) ([]byte, error) {
+	return e.write(sets, addr, idx, nil)
+}
+
+// located is direct for a share of log streams alone, with its records located for an
+// ingester in this process; ok is false when idx names a trace.
+func (e *pushEncoder) located(sets [][]string, addr string, idx []int) (lp *client.LocatedPush, ok bool, err error) {
+	records := 0
+	for _, i := range idx {
+		if i >= len(e.c.streams) {
+			return nil, false, nil
+		}
+		records += len(e.c.streams[i].Records)
+	}
+	lp = &client.LocatedPush{
+		HeadLen: len(e.head),
+		Streams: make([]*pb.LogStream, 0, len(idx)),
+		Records: make([]client.LocatedRecord, 0, records),
+	}
+	if lp.Raw, err = e.write(sets, addr, idx, lp); err != nil {
+		return nil, false, err
+	}
+	return lp, true, nil
+}
+
+// write encodes addr's request into new memory; with loc, it also locates the records
+// of its streams in loc.
+func (e *pushEncoder) write(sets [][]string, addr string, idx []int, loc *client.LocatedPush) ([]byte, error) {
 	sizes := make([]int, len(idx))
 	size := len(e.head)
 	for k, i := range idx {
@@ -171,7 +200,16 @@ func (e *pushEncoder) direct(sets [][]string, addr string, idx []int) ([]byte, e
 	out := append(make([]byte, 0, size), e.head...)
 	var err error
 	for k, i := range idx {
-		out, err = e.appendEntry(out, sets, addr, i, sizes[k], func(out []byte) ([]byte, error) { return e.appendBody(out, i) })
+		body := func(out []byte) ([]byte, error) { return e.appendBody(out, i) }
+		if loc != nil {
+			// The ingester keeps the stream for as long as it holds a record of it: a
+			// copy without the records, which are the converted request's memory.
+			s := e.c.streams[i]
+			loc.Streams = append(loc.Streams, &pb.LogStream{StreamId: s.StreamId, Labels: s.Labels,
+				Placement: &pb.Placement{Rank: uint32(max(ring.Rank(sets[i], addr), 0)), Replicas: slices.Clone(sets[i])}})
+			body = func(out []byte) ([]byte, error) { return appendLogStream(out, s, loc), nil }
+		}
+		out, err = e.appendEntry(out, sets, addr, i, sizes[k], body)
 		if err != nil {
 			return nil, err
 		}

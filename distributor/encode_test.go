@@ -153,3 +153,97 @@ func TestRequestBuffersDropHugeOnes(t *testing.T) {
 		t.Fatalf("kept a buffer of %d bytes, over the %d limit", cap(got), maxKeptRequest)
 	}
 }
+
+// TestLocatedPushNamesEveryRecord: for an ingester in this process the encoder locates
+// the records it writes. The located request is the bytes direct writes; its head
+// decodes to the tenant and resources alone; each located record is, in order, the next
+// record of the request, with its own id, time and resource, in the stream whose id,
+// labels and placement the request gives it. A share with a trace is not located.
+func TestLocatedPushNamesEveryRecord(t *testing.T) {
+	tpl, err := bench.NewGenerator(bench.DefaultGenConfig()).Template()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalProto(tpl.Fill(nil, time.Now().Add(-time.Minute).UnixNano(), 0)); err != nil {
+		t.Fatal(err)
+	}
+	c := convertLogs("team-a", testValidator(), req.Logs())
+	addrs := []string{"10.0.0.1:9095", "10.0.0.2:9095", "10.0.0.3:9095"}
+	sets := make([][]string, len(c.streams))
+	byAddr := map[string][]int{}
+	for i := range c.streams {
+		for k := range 2 {
+			a := addrs[(i+k)%len(addrs)]
+			sets[i] = append(sets[i], a)
+			byAddr[a] = append(byAddr[a], i)
+		}
+	}
+	enc, err := newPushEncoder("team-a", c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, addr := range addrs {
+		lp, ok, err := enc.located(sets, addr, byAddr[addr])
+		if err != nil || !ok {
+			t.Fatalf("%s: located: ok %v, %v", addr, ok, err)
+		}
+		direct, err := enc.direct(sets, addr, byAddr[addr])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(lp.Raw, direct) {
+			t.Fatalf("%s: the located request's bytes differ from direct's", addr)
+		}
+		var head pb.PushRequest
+		if err := proto.Unmarshal(lp.Raw[:lp.HeadLen], &head); err != nil {
+			t.Fatal(err)
+		}
+		if head.Tenant != "team-a" || len(head.Streams) != 0 || !proto.Equal(&head, &pb.PushRequest{Tenant: "team-a", Resources: c.resources}) {
+			t.Fatalf("%s: the head decodes to %v", addr, &head)
+		}
+		var want pb.PushRequest
+		if err := proto.Unmarshal(lp.Raw, &want); err != nil {
+			t.Fatal(err)
+		}
+		if len(lp.Streams) != len(want.Streams) {
+			t.Fatalf("%s: %d streams located, %d in the request", addr, len(lp.Streams), len(want.Streams))
+		}
+		k := 0
+		for s, ws := range want.Streams {
+			meta := &pb.LogStream{StreamId: ws.StreamId, Labels: ws.Labels, Placement: ws.Placement}
+			if !proto.Equal(lp.Streams[s], meta) {
+				t.Fatalf("%s: stream %d located as %v, the request has %v", addr, s, lp.Streams[s], meta)
+			}
+			for _, wr := range ws.Records {
+				if k >= len(lp.Records) {
+					t.Fatalf("%s: %d records located, the request has more", addr, k)
+				}
+				r := lp.Records[k]
+				var got pb.LogRecord
+				if int(r.Off+r.Len) > len(lp.Raw) {
+					t.Fatalf("%s: record %d at %d+%d is past the request's %d bytes", addr, k, r.Off, r.Len, len(lp.Raw))
+				}
+				if err := proto.Unmarshal(lp.Raw[r.Off:r.Off+r.Len], &got); err != nil {
+					t.Fatalf("%s: record %d: %v", addr, k, err)
+				}
+				if !proto.Equal(&got, wr) || r.Stream != uint32(s) || r.ID != wr.Id || r.Time != wr.Timestamp || r.Resource != wr.Resource {
+					t.Fatalf("%s: record %d located as %+v holding %v; the request's is %v in stream %d", addr, k, r, &got, wr, s)
+				}
+				k++
+			}
+		}
+		if k != len(lp.Records) || k == 0 {
+			t.Fatalf("%s: %d records located, %d in the request", addr, len(lp.Records), k)
+		}
+	}
+
+	traces := convertTraces("team-a", testValidator(), testTraces(2))
+	tenc, err := newPushEncoder("team-a", traces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := tenc.located([][]string{{"a"}, {"a"}}, "a", []int{0, 1}); ok || err != nil {
+		t.Fatalf("a share of traces: located ok %v, %v; want not located", ok, err)
+	}
+}

@@ -3,6 +3,7 @@ package distributor
 import (
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/strataobs/strata/ingester/client"
 	pb "github.com/strataobs/strata/proto/strata/v1"
 )
 
@@ -157,8 +158,10 @@ func sizeLogStream(s *pb.LogStream) int {
 	return n
 }
 
-// appendLogStream appends s without its placement.
-func appendLogStream(b []byte, s *pb.LogStream) []byte {
+// appendLogStream appends s without its placement. With loc, b holds loc's request
+// from its first byte, and each record's place in it is added to loc.Records as a
+// record of loc's last stream.
+func appendLogStream(b []byte, s *pb.LogStream, loc *client.LocatedPush) []byte {
 	if s.StreamId != 0 {
 		b = protowire.AppendTag(b, wStreamID, protowire.Fixed64Type)
 		b = protowire.AppendFixed64(b, s.StreamId)
@@ -169,7 +172,14 @@ func appendLogStream(b []byte, s *pb.LogStream) []byte {
 		b = appendString(b, wLabelValue, l.Value)
 	}
 	for _, r := range s.Records {
-		b = appendMessageHeader(b, wStreamRecords, sizeLogRecord(r))
+		n := sizeLogRecord(r)
+		b = appendMessageHeader(b, wStreamRecords, n)
+		if loc != nil {
+			loc.Records = append(loc.Records, client.LocatedRecord{
+				Off: uint32(len(b)), Len: uint32(n), Stream: uint32(len(loc.Streams) - 1),
+				Resource: r.Resource, ID: r.Id, Time: r.Timestamp,
+			})
+		}
 		b = appendLogRecord(b, r)
 	}
 	return b

@@ -73,7 +73,7 @@ func TestLogWireMatchesProtoMarshal(t *testing.T) {
 			t.Fatal(err)
 		}
 		prefix := []byte("kept")
-		got := appendLogStream(bytes.Clone(prefix), s)
+		got := appendLogStream(bytes.Clone(prefix), s, nil)
 		if !bytes.HasPrefix(got, prefix) || !bytes.Equal(got[len(prefix):], want) {
 			t.Fatalf("stream %d: encoded %d bytes, proto.Marshal %d; they differ", k, len(got)-len(prefix), len(want))
 		}

@@ -59,6 +59,10 @@ func (f *fullIngester) PushRaw(context.Context, *pb.RawPushRequest) (*pb.PushRes
 	return &pb.PushResponse{}, nil
 }
 
+func (f *fullIngester) PushLocated(ctx context.Context, lp *client.LocatedPush) (*pb.PushResponse, error) {
+	return f.PushRaw(ctx, &pb.RawPushRequest{Request: lp.Raw})
+}
+
 // TestPushBackBeforeReading: while the only ingester, in this process, refuses writes,
 // OTLP gRPC, OTLP HTTP and Loki pushes get its retryable refusal without reaching it;
 // once it accepts again they go through; and with a second ingester in the ring the

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/strataobs/strata/ingester/client"
 	pb "github.com/strataobs/strata/proto/strata/v1"
 )
 
@@ -116,6 +117,24 @@ func scanPush(raw []byte) (*scannedPush, error) {
 	}
 	for k := range sp.spans {
 		sp.spans[k].res = resourceIn(sp.push.resources, spanRes[k])
+	}
+	return sp, nil
+}
+
+// locatedPush is scanPush for a request whose writer located its records: only its
+// head (tenant and resources, a PushRequest of its own) is read.
+func locatedPush(lp *client.LocatedPush) (*scannedPush, error) {
+	sp, err := scanPush(lp.Raw[:lp.HeadLen])
+	if err != nil {
+		return nil, err
+	}
+	sp.push.raw = lp.Raw
+	sp.logs = make([]logEntry, len(lp.Records))
+	for k, r := range lp.Records {
+		sp.logs[k] = logEntry{
+			push: sp.push, stream: lp.Streams[r.Stream], res: resourceIn(sp.push.resources, r.Resource),
+			id: r.ID, ts: r.Time, off: r.Off, n: r.Len,
+		}
 	}
 	return sp, nil
 }

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/strataobs/strata/ingester/client"
 	pb "github.com/strataobs/strata/proto/strata/v1"
 )
 
@@ -282,4 +283,68 @@ func BenchmarkScanPush(b *testing.B) {
 			}
 		}
 	})
+}
+
+// locate builds what a distributor in this process hands over for raw, a request of log
+// streams whose head (tenant and resources) is its first headLen bytes, from the scan.
+func locate(t *testing.T, raw []byte, headLen int) *client.LocatedPush {
+	t.Helper()
+	sp, err := scanPush(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp := &client.LocatedPush{Raw: raw, HeadLen: headLen}
+	streams := map[*pb.LogStream]uint32{}
+	for k := range sp.logs {
+		le := &sp.logs[k]
+		rec, err := le.record()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, ok := streams[le.stream]
+		if !ok {
+			s = uint32(len(lp.Streams))
+			streams[le.stream] = s
+			lp.Streams = append(lp.Streams, le.stream)
+		}
+		lp.Records = append(lp.Records, client.LocatedRecord{Off: le.off, Len: le.n, Stream: s, Resource: rec.Resource, ID: le.id, Time: le.ts})
+	}
+	return lp
+}
+
+// logsOnly is req without its traces, marshalled head first, and the head's length.
+func logsOnly(t *testing.T, req *pb.PushRequest) ([]byte, int) {
+	head, err := proto.Marshal(&pb.PushRequest{Tenant: req.Tenant, Resources: req.Resources})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := proto.Marshal(&pb.PushRequest{Streams: req.Streams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(head, body...), len(head)
+}
+
+// TestLocatedPushHoldsWhatScanHolds: a request handed over with its records located is
+// held as the scan of its bytes would hold it: tenant and resources read from its head,
+// each record with its stream, resource (one out of range included), id and time.
+func TestLocatedPushHoldsWhatScanHolds(t *testing.T) {
+	raw, headLen := logsOnly(t, richPush())
+	var want pb.PushRequest
+	if err := proto.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := locatedPush(locate(t, raw, headLen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.logs) != 4 || sp.push.tenant != "team-a" || len(sp.push.resources) != 2 {
+		t.Fatalf("%d logs, tenant %q, %d resources held; want 4, team-a, 2", len(sp.logs), sp.push.tenant, len(sp.push.resources))
+	}
+	if got := reassemble(t, sp); !proto.Equal(got, &want) {
+		t.Errorf("located push differs from proto.Unmarshal's:\n got %v\nwant %v", got, &want)
+	}
+	if sp.logs[2].res != unknownResource {
+		t.Errorf("a record naming resource 9 of 2 is held with %v", sp.logs[2].res)
+	}
 }

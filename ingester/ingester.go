@@ -362,6 +362,19 @@ func (i *Ingester) PushRaw(ctx context.Context, raw *pb.RawPushRequest) (*pb.Pus
 	return i.keep(raw.Request)
 }
 
+// PushLocated is PushRaw for a request a distributor in this process wrote, with its
+// records located as it wrote them.
+func (i *Ingester) PushLocated(ctx context.Context, lp *client.LocatedPush) (*pb.PushResponse, error) {
+	if err := i.admit(); err != nil {
+		return nil, err
+	}
+	sp, err := locatedPush(lp)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "decode push: %v", err)
+	}
+	return i.keepScanned(sp)
+}
+
 // keep writes body (a marshalled PushRequest) to the WAL and adds its records to
 // memory, which holds body from then on.
 func (i *Ingester) keep(body []byte) (*pb.PushResponse, error) {
@@ -369,6 +382,12 @@ func (i *Ingester) keep(body []byte) (*pb.PushResponse, error) {
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "decode push: %v", err)
 	}
+	return i.keepScanned(sp)
+}
+
+// keepScanned is keep for a request already scanned.
+func (i *Ingester) keepScanned(sp *scannedPush) (*pb.PushResponse, error) {
+	body := sp.push.raw
 	n := len(sp.logs) + len(sp.spans)
 	i.mu.Lock()
 	if c := i.cur; c.records()+c.reserved > 0 && c.records()+c.reserved+n > i.epochLimit() {

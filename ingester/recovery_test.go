@@ -328,3 +328,28 @@ func TestFallbackRepeatsRowsUnderItsOwnFlushID(t *testing.T) {
 		t.Errorf("storage counts %d rows outside the flush ids memory answers for", n)
 	}
 }
+
+// TestReplayKeepsLocatedPushes: a push handed over with its records located goes to the
+// WAL whole, so an ingester replaying the WAL flushes every record of it.
+func TestReplayKeepsLocatedPushes(t *testing.T) {
+	ch := chtest.New(t)
+	dir := t.TempDir()
+	a := testIngester(t, ch, filepath.Join(dir, "a"), func(c *Config) { c.MaxEpochAge = time.Hour; c.MaxEpochRecords = 1 << 30 })
+	ts := time.Now().UnixNano()
+	req := &pb.PushRequest{Tenant: "located", Resources: []*pb.Resource{{ServiceName: "a"}, {ServiceName: "b"}}}
+	for s := range 3 {
+		st := &pb.LogStream{StreamId: uint64(s + 1), Labels: []*pb.Label{{Name: "service_name", Value: "a"}}}
+		for k := range 100 {
+			st.Records = append(st.Records, &pb.LogRecord{Id: uint64(1000*s + k + 1), Timestamp: ts + int64(k), Body: fmt.Sprintf("line %d", k), Resource: uint32(k % 2)})
+		}
+		req.Streams = append(req.Streams, st)
+	}
+	raw, headLen := logsOnly(t, req)
+	if _, err := a.PushLocated(context.Background(), locate(t, raw, headLen)); err != nil {
+		t.Fatal(err)
+	}
+	copyDir(t, filepath.Join(dir, "a"), filepath.Join(dir, "b"))
+	b := testIngester(t, ch, filepath.Join(dir, "b"), nil)
+	defer services.StopAndAwaitTerminated(context.Background(), b)
+	waitLogs(t, ch, "located", 300)
+}
