@@ -60,9 +60,10 @@ type Distributor struct {
 	limiters map[string]*rate.Limiter
 	streams  *streamTracker
 
-	m       metrics
-	recv    receivers
-	reqBufs requestBuffers
+	m          metrics
+	recv       receivers
+	reqBufs    requestBuffers
+	validators chan *validator // free, with the memory of earlier requests' records
 }
 
 type metrics struct {
@@ -92,7 +93,7 @@ func New(cfg Config, r dsring.DoBatchRing, pool *client.Pool, overrides *limits.
 		cfg: cfg, ring: r, pool: pool, overrides: overrides,
 		logger: log.With(logger, "component", "distributor"), now: time.Now,
 		limiters: map[string]*rate.Limiter{}, streams: newStreamTracker(), m: newMetrics(reg),
-		reqBufs: make(requestBuffers, 64),
+		reqBufs: make(requestBuffers, 64), validators: make(chan *validator, keptValidators),
 	}
 	d.Service = services.NewIdleService(d.startReceivers, d.stopReceivers).WithName("distributor")
 	return d
@@ -112,7 +113,7 @@ func (d *Distributor) PushLogs(ctx context.Context, tenant string, ld plog.Logs)
 	if err != nil {
 		return Result{}, err
 	}
-	c := convertLogs(tenant, newValidator(lim, d.now().UnixNano()), ld)
+	c := convertLogs(tenant, d.validator(lim), ld)
 	d.streams.admit(tenant, lim.MaxStreams, d.now(), c)
 	return d.push(ctx, tenant, "logs", c)
 }
@@ -123,7 +124,7 @@ func (d *Distributor) PushTraces(ctx context.Context, tenant string, td ptrace.T
 	if err != nil {
 		return Result{}, err
 	}
-	c := convertTraces(tenant, newValidator(lim, d.now().UnixNano()), td)
+	c := convertTraces(tenant, d.validator(lim), td)
 	return d.push(ctx, tenant, "traces", c)
 }
 
@@ -163,6 +164,7 @@ func (d *Distributor) push(ctx context.Context, tenant, signal string, c *conver
 		res.Message = fmt.Sprintf("%d of %d records rejected; first: %s", len(c.rejected), len(c.rejected)+c.accepted, c.rejected[0].msg)
 	}
 	if c.accepted == 0 {
+		d.recycle(c)
 		if len(c.rejected) > 0 {
 			return res, newInvalidError(res.Message)
 		}
@@ -194,7 +196,14 @@ func (d *Distributor) replicate(ctx context.Context, tenant string, c *converted
 	enc, err := newPushEncoder(tenant, c)
 	if err != nil {
 		cancel()
+		d.recycle(c)
 		return status.Errorf(codes.Internal, "encode push: %v", err)
+	}
+	// Replicas may still be written after quorum returns: c's memory is reused only once
+	// every write is done.
+	cleanup := func() {
+		cancel()
+		d.recycle(c)
 	}
 	err = dsring.DoBatchWithOptions(ctx, dsring.Write, pr, keys, func(inst dsring.InstanceDesc, idx []int) error {
 		err := d.pushTo(client.WithTenant(wctx, tenant), inst.Addr, enc, pr.Sets, idx)
@@ -205,7 +214,7 @@ func (d *Distributor) replicate(ctx context.Context, tenant string, c *converted
 			}
 		}
 		return err
-	}, dsring.DoBatchOptions{Cleanup: cancel, IsClientError: isClientError})
+	}, dsring.DoBatchOptions{Cleanup: cleanup, IsClientError: isClientError})
 	if err != nil {
 		return wrapIngesterError(err)
 	}
@@ -243,6 +252,34 @@ func (d *Distributor) pushTo(ctx context.Context, addr string, enc *pushEncoder,
 	_, err = cl.PushRaw(ctx, &pb.RawPushRequest{Request: raw})
 	d.reqBufs.put(raw)
 	return err
+}
+
+// keptValidators bounds the free validators kept: about the requests converted at once
+// (a validator of a request of 2,000 realistic records keeps about 2 MB).
+const keptValidators = 8
+
+// validator returns a validator for a request under lim, one an earlier request is done
+// with if there is one.
+func (d *Distributor) validator(lim *limits.Limits) *validator {
+	select {
+	case v := <-d.validators:
+		v.reset(lim, d.now().UnixNano())
+		return v
+	default:
+		return newValidator(lim, d.now().UnixNano())
+	}
+}
+
+// recycle hands c's validator, and with it the memory of c's records, to the next
+// request. Nothing may use c's records afterwards.
+func (d *Distributor) recycle(c *converted) {
+	if v := c.validator; v != nil {
+		c.validator = nil
+		select {
+		case d.validators <- v:
+		default:
+		}
+	}
 }
 
 func traceKey(tenant string, traceID []byte) uint32 {

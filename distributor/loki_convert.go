@@ -52,7 +52,7 @@ type lokiDest struct {
 // the stream labels and, as attributes, the resource; structured metadata becomes record
 // attributes. Records are validated against the tenant's limits as OTLP records are.
 func convertLoki(tenant string, v *validator, p *lokiPush) *converted {
-	c := &converted{}
+	c := &converted{validator: v}
 	dests := map[uint64]*lokiDest{}
 	for i := range p.streams {
 		s := &p.streams[i]

@@ -83,7 +83,7 @@ func (d *Distributor) pushLoki(ctx context.Context, tenant string, p *lokiPush) 
 	if err != nil {
 		return Result{}, err
 	}
-	c := convertLoki(tenant, newValidator(lim, d.now().UnixNano()), p)
+	c := convertLoki(tenant, d.validator(lim), p)
 	d.streams.admit(tenant, lim.MaxStreams, d.now(), c)
 	return d.push(ctx, tenant, "logs", c)
 }
