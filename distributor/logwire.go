@@ -143,8 +143,9 @@ func appendLogRecord(b []byte, r *pb.LogRecord) []byte {
 
 func sizeLabel(l *pb.Label) int { return sizeString(l.Name) + sizeString(l.Value) }
 
-// sizeLogStream is the size of s's encoding without its placement.
-func sizeLogStream(s *pb.LogStream) int {
+// sizeLogStream is the size of s's encoding without its placement. With sizes (one
+// per record) it also gives each record's size, for appendLogStream.
+func sizeLogStream(s *pb.LogStream, sizes []int) int {
 	n := 0
 	if s.StreamId != 0 {
 		n += tagLen + 8
@@ -152,16 +153,20 @@ func sizeLogStream(s *pb.LogStream) int {
 	for _, l := range s.Labels {
 		n += tagLen + protowire.SizeBytes(sizeLabel(l))
 	}
-	for _, r := range s.Records {
-		n += tagLen + protowire.SizeBytes(sizeLogRecord(r))
+	for k, r := range s.Records {
+		m := sizeLogRecord(r)
+		if sizes != nil {
+			sizes[k] = m
+		}
+		n += tagLen + protowire.SizeBytes(m)
 	}
 	return n
 }
 
-// appendLogStream appends s without its placement. With loc, b holds loc's request
-// from its first byte, and each record's place in it is added to loc.Records as a
-// record of loc's last stream.
-func appendLogStream(b []byte, s *pb.LogStream, loc *client.LocatedPush) []byte {
+// appendLogStream appends s without its placement, its records' sizes taken from sizes
+// when given (sizeLogStream). With loc, b holds loc's request from its first byte, and
+// each record's place in it is added to loc.Records as a record of loc's last stream.
+func appendLogStream(b []byte, s *pb.LogStream, sizes []int, loc *client.LocatedPush) []byte {
 	if s.StreamId != 0 {
 		b = protowire.AppendTag(b, wStreamID, protowire.Fixed64Type)
 		b = protowire.AppendFixed64(b, s.StreamId)
@@ -171,8 +176,13 @@ func appendLogStream(b []byte, s *pb.LogStream, loc *client.LocatedPush) []byte 
 		b = appendString(b, wLabelName, l.Name)
 		b = appendString(b, wLabelValue, l.Value)
 	}
-	for _, r := range s.Records {
-		n := sizeLogRecord(r)
+	for k, r := range s.Records {
+		var n int
+		if sizes != nil {
+			n = sizes[k]
+		} else {
+			n = sizeLogRecord(r)
+		}
 		b = appendMessageHeader(b, wStreamRecords, n)
 		if loc != nil {
 			loc.Records = append(loc.Records, client.LocatedRecord{

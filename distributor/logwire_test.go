@@ -73,11 +73,11 @@ func TestLogWireMatchesProtoMarshal(t *testing.T) {
 			t.Fatal(err)
 		}
 		prefix := []byte("kept")
-		got := appendLogStream(bytes.Clone(prefix), s, nil)
+		got := appendLogStream(bytes.Clone(prefix), s, nil, nil)
 		if !bytes.HasPrefix(got, prefix) || !bytes.Equal(got[len(prefix):], want) {
 			t.Fatalf("stream %d: encoded %d bytes, proto.Marshal %d; they differ", k, len(got)-len(prefix), len(want))
 		}
-		if n := sizeLogStream(s); n != len(want) {
+		if n := sizeLogStream(s, nil); n != len(want) {
 			t.Fatalf("stream %d: sizeLogStream = %d, encoding is %d bytes", k, n, len(want))
 		}
 	}
