@@ -719,6 +719,10 @@ func (i *Ingester) retire(now time.Time) {
 		i.memBytes -= e.bytes
 		e.logs, e.spans = nil, nil
 	}
+	if len(keep) < len(i.epochs) {
+		close(i.freed)
+		i.freed = make(chan struct{})
+	}
 	for k := len(keep); k < len(i.epochs); k++ {
 		i.epochs[k] = nil
 	}

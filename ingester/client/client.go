@@ -40,8 +40,8 @@ type LocalIngester interface {
 	// PushLocated is PushRaw for a request of log streams whose writer located its
 	// records.
 	PushLocated(ctx context.Context, req *LocatedPush) (*pb.PushResponse, error)
-	// Admit returns the error a push would get now for the ingester's state (memory or
-	// WAL limit, not running), or nil.
+	// Admit returns the error a push arriving now would get for the ingester's state
+	// (memory or WAL limit with no room left to wait for a flush, not running), or nil.
 	Admit() error
 }
 
