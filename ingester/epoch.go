@@ -14,31 +14,52 @@ const (
 	stateReleased
 )
 
-// logEntry is one log record held in memory, encoded in its push (held.go).
+// logEntry is one log record held in memory, encoded in its push (held.go). It holds no
+// pointers, only places: an epoch's entries are then memory the garbage collector does
+// not scan. With a pointer to its push, its stream and its resource each, the entries of
+// a loaded all-in-one process were most of the pointers every collection followed, some
+// two million, about half of its marking.
 type logEntry struct {
-	push   *heldPush
-	stream *pb.LogStream // labels, id and placement; Records is nil
-	res    *pb.Resource
 	id     uint64
 	ts     int64  // unix ns
-	off, n uint32 // the record is push.raw[off : off+n]
+	off, n uint32 // the record is raw[off : off+n] of its push
+	push   uint32 // its push: its epoch's pushes[push] (0 in a scannedPush)
+	stream uint32 // its stream: the push's streams[stream] (labels, id, placement)
+	res    uint32 // its resource index in the push (resourceIn)
 	state  entryState
 }
 
-func (le *logEntry) tenant() string { return le.push.tenant }
-
-// spanEntry is one span held in memory, encoded in its push.
+// spanEntry is one span held in memory, encoded in its push; see logEntry.
 type spanEntry struct {
-	push   *heldPush
-	trace  *pb.Trace // trace id and placement; Spans is nil
-	res    *pb.Resource
 	id     uint64
 	ts     int64 // start, unix ns
 	off, n uint32
+	push   uint32
+	trace  uint32 // its trace: the push's traces[trace] (trace id, placement)
+	res    uint32
 	state  entryState
 }
 
-func (se *spanEntry) tenant() string { return se.push.tenant }
+// heldLog is a log entry with the push its places are in.
+type heldLog struct {
+	logEntry
+	p *heldPush
+}
+
+func (h *heldLog) tenant() string          { return h.p.tenant }
+func (h *heldLog) meta() *pb.LogStream     { return h.p.streams[h.stream] }
+func (h *heldLog) resource() *pb.Resource  { return resourceIn(h.p.resources, h.res) }
+func (h *heldLog) bytes() []byte           { return h.p.raw[h.off : h.off+h.n] }
+func (h *heldSpan) tenant() string         { return h.p.tenant }
+func (h *heldSpan) meta() *pb.Trace        { return h.p.traces[h.trace] }
+func (h *heldSpan) resource() *pb.Resource { return resourceIn(h.p.resources, h.res) }
+func (h *heldSpan) bytes() []byte          { return h.p.raw[h.off : h.off+h.n] }
+
+// heldSpan is a span entry with the push its places are in.
+type heldSpan struct {
+	spanEntry
+	p *heldPush
+}
 
 // epoch is a flush unit; see the package doc.
 type epoch struct {
@@ -47,6 +68,7 @@ type epoch struct {
 	opened   time.Time
 	closed   time.Time // zero while open
 	firstSeg int
+	pushes   []*heldPush // of the entries: logs and spans name theirs by place here
 	logs     []logEntry
 	spans    []spanEntry
 	pending  int
@@ -61,5 +83,16 @@ type epoch struct {
 }
 
 func (e *epoch) isClosed() bool { return !e.closed.IsZero() }
+
+// logAt is e's log entry k with its push. Callers hold i.mu, or k is in a view of e.
+func (e *epoch) logAt(k int) heldLog {
+	le := e.logs[k]
+	return heldLog{le, e.pushes[le.push]}
+}
+
+func (e *epoch) spanAt(k int) heldSpan {
+	se := e.spans[k]
+	return heldSpan{se, e.pushes[se.push]}
+}
 
 func (e *epoch) records() int { return len(e.logs) + len(e.spans) }

@@ -28,6 +28,7 @@ type flushWork struct {
 	// built from a view without the lock.
 	logView  []logEntry
 	spanView []spanEntry
+	pushView []*heldPush // the epoch's pushes, which the views' entries name
 	logIdx   []int32 // positions in ep.logs
 	spanIdx  []int32 // positions in ep.spans
 	minTS    int64
@@ -198,26 +199,34 @@ func (i *Ingester) collect(now time.Time, final bool) []*flushWork {
 		}
 		own, fb := &flushWork{ep: e}, &flushWork{ep: e, fallback: true}
 		for k := range e.logs {
-			le := &e.logs[k]
-			if le.state != statePending || !i.due(e, le.stream.Placement, le.id, now, final) {
+			if e.logs[k].state != statePending {
 				continue
 			}
-			w := pick(own, fb, le.stream.Placement)
+			le := e.logAt(k)
+			pl := le.meta().Placement
+			if !i.due(e, pl, le.id, now, final) {
+				continue
+			}
+			w := pick(own, fb, pl)
 			w.span(le.ts)
 			w.logIdx = append(w.logIdx, int32(k))
 		}
 		for k := range e.spans {
-			se := &e.spans[k]
-			if se.state != statePending || !i.due(e, se.trace.Placement, se.id, now, final) {
+			if e.spans[k].state != statePending {
 				continue
 			}
-			w := pick(own, fb, se.trace.Placement)
+			se := e.spanAt(k)
+			pl := se.meta().Placement
+			if !i.due(e, pl, se.id, now, final) {
+				continue
+			}
+			w := pick(own, fb, pl)
 			w.span(se.ts)
 			w.spanIdx = append(w.spanIdx, int32(k))
 		}
 		for _, w := range []*flushWork{own, fb} {
 			if !w.empty() {
-				w.logView, w.spanView = e.logs, e.spans
+				w.logView, w.spanView, w.pushView = e.logs, e.spans, e.pushes
 				cs := w.chunks(i.cfg.insertRecords())
 				e.flushing += len(cs)
 				out = append(out, cs...)
@@ -231,6 +240,17 @@ func (i *Ingester) collect(now time.Time, final bool) []*flushWork {
 // at n, an epoch a little over it left a tail of a few thousand records, a small INSERT
 // that cost ClickHouse several times more per row and a part to merge. The views and the
 // epoch are shared, so each chunk is built, written, marked and released on its own.
+// logAt is the view's log entry k with its push.
+func (w *flushWork) logAt(k int32) heldLog {
+	le := w.logView[k]
+	return heldLog{le, w.pushView[le.push]}
+}
+
+func (w *flushWork) spanAt(k int32) heldSpan {
+	se := w.spanView[k]
+	return heldSpan{se, w.pushView[se.push]}
+}
+
 func (w *flushWork) chunks(n int) []*flushWork {
 	total := len(w.logIdx) + len(w.spanIdx)
 	if total <= n {
@@ -244,7 +264,7 @@ func (w *flushWork) chunks(n int) []*flushWork {
 		if p < total%parts {
 			size++
 		}
-		c := &flushWork{ep: w.ep, fallback: w.fallback, logView: w.logView, spanView: w.spanView}
+		c := &flushWork{ep: w.ep, fallback: w.fallback, logView: w.logView, spanView: w.spanView, pushView: w.pushView}
 		k := min(size, len(logs))
 		c.logIdx, logs = logs[:k:k], logs[k:]
 		k = min(size-len(c.logIdx), len(spans))
@@ -293,21 +313,22 @@ func (i *Ingester) build(w *flushWork, skip map[uint64]bool, checkState bool) er
 	var dec logDecoder
 	w.sortLogs()
 	for _, k := range w.logIdx {
-		le := &w.logView[k]
+		le := w.logAt(k)
 		if (checkState && le.state != statePending) || skip[le.id] {
 			continue
 		}
-		rec, err := dec.decode(le)
+		rec, err := dec.decode(&le)
 		if err != nil {
 			return err
 		}
-		w.logs.Add(le.tenant(), ret.days(i, le.tenant()), id, le.stream, le.res, rec)
+		meta := le.meta()
+		w.logs.Add(le.tenant(), ret.days(i, le.tenant()), id, meta, le.resource(), rec)
 		w.ids = append(w.ids, le.id)
 		w.builtLogs = append(w.builtLogs, k)
-		w.addRelease(self, le.tenant(), le.stream.Placement, le.id, false)
+		w.addRelease(self, le.tenant(), meta.Placement, le.id, false)
 	}
 	for _, k := range w.spanIdx {
-		se := &w.spanView[k]
+		se := w.spanAt(k)
 		if (checkState && se.state != statePending) || skip[se.id] {
 			continue
 		}
@@ -315,10 +336,10 @@ func (i *Ingester) build(w *flushWork, skip map[uint64]bool, checkState bool) er
 		if err != nil {
 			return err
 		}
-		w.spans.Add(se.tenant(), ret.days(i, se.tenant()), id, se.res, span)
+		w.spans.Add(se.tenant(), ret.days(i, se.tenant()), id, se.resource(), span)
 		w.ids = append(w.ids, se.id)
 		w.builtSpans = append(w.builtSpans, k)
-		w.addRelease(self, se.tenant(), se.trace.Placement, se.id, true)
+		w.addRelease(self, se.tenant(), se.meta().Placement, se.id, true)
 	}
 	return nil
 }
@@ -350,19 +371,19 @@ func (w *flushWork) sortLogs() {
 	var lastRes *pb.Resource
 	var last uint32
 	for _, k := range w.logIdx {
-		le := &w.logView[k]
-		if le.res != lastRes || len(keys) == 0 {
-			g, ok := groupOf[le.res]
+		le := w.logAt(k)
+		if res := le.resource(); res != lastRes || len(keys) == 0 {
+			g, ok := groupOf[res]
 			if !ok {
-				p := tenantService{le.tenant(), le.res.GetServiceName()}
+				p := tenantService{le.tenant(), res.GetServiceName()}
 				if g, ok = groups[p]; !ok {
 					g = uint32(len(pairs))
 					groups[p] = g
 					pairs = append(pairs, p)
 				}
-				groupOf[le.res] = g
+				groupOf[res] = g
 			}
-			lastRes, last = le.res, g
+			lastRes, last = res, g
 		}
 		keys = append(keys, logOrder{group: last, ts: le.ts, id: le.id, idx: k})
 	}
@@ -484,14 +505,18 @@ func (i *Ingester) mustFlushBeforeStop() int {
 	n := 0
 	for _, e := range i.epochs {
 		for k := range e.logs {
-			le := &e.logs[k]
-			if le.state == statePending && i.responsibleAtStop(le.stream.Placement, le.id) {
+			if e.logs[k].state != statePending {
+				continue
+			}
+			if le := e.logAt(k); i.responsibleAtStop(le.meta().Placement, le.id) {
 				n++
 			}
 		}
 		for k := range e.spans {
-			se := &e.spans[k]
-			if se.state == statePending && i.responsibleAtStop(se.trace.Placement, se.id) {
+			if e.spans[k].state != statePending {
+				continue
+			}
+			if se := e.spanAt(k); i.responsibleAtStop(se.meta().Placement, se.id) {
 				n++
 			}
 		}
@@ -717,7 +742,7 @@ func (i *Ingester) retire(now time.Time) {
 		}
 		delete(i.bySeq, e.seq)
 		i.memBytes -= e.bytes
-		e.logs, e.spans = nil, nil
+		e.logs, e.spans, e.pushes = nil, nil, nil
 	}
 	if len(keep) < len(i.epochs) {
 		close(i.freed)

@@ -24,6 +24,8 @@ type heldPush struct {
 	raw       []byte // the marshalled PushRequest
 	tenant    string
 	resources []*pb.Resource
+	streams   []*pb.LogStream // labels, id and placement of its streams; no records
+	traces    []*pb.Trace     // trace id and placement of its traces; no spans
 }
 
 // Field numbers of the messages scanned here (proto/strata/v1/ingester.proto).
@@ -65,7 +67,7 @@ const minEncodedRecord = 160
 // scannedPush is a push request with its records located, not decoded.
 type scannedPush struct {
 	push  *heldPush
-	logs  []logEntry // state pending; res set once resources are known
+	logs  []logEntry // state pending, push 0
 	spans []spanEntry
 }
 
@@ -78,7 +80,6 @@ func scanPush(raw []byte) (*scannedPush, error) {
 	// faulted in.
 	guess := len(raw)/minEncodedRecord + 1
 	sp := &scannedPush{push: &heldPush{raw: raw}, logs: make([]logEntry, 0, guess)}
-	logRes, spanRes := make([]uint32, 0, guess), []uint32(nil)
 	off := 0
 	for off < len(raw) {
 		num, typ, v, n, err := nextField(raw[off:])
@@ -103,20 +104,14 @@ func scanPush(raw []byte) (*scannedPush, error) {
 			}
 			sp.push.resources = append(sp.push.resources, r)
 		case fPushStreams:
-			if err := sp.scanStream(v, start, &logRes); err != nil {
+			if err := sp.scanStream(v, start); err != nil {
 				return nil, err
 			}
 		case fPushTraces:
-			if err := sp.scanTrace(v, start, &spanRes); err != nil {
+			if err := sp.scanTrace(v, start); err != nil {
 				return nil, err
 			}
 		}
-	}
-	for k := range sp.logs {
-		sp.logs[k].res = resourceIn(sp.push.resources, logRes[k])
-	}
-	for k := range sp.spans {
-		sp.spans[k].res = resourceIn(sp.push.resources, spanRes[k])
 	}
 	return sp, nil
 }
@@ -128,20 +123,19 @@ func locatedPush(lp *client.LocatedPush) (*scannedPush, error) {
 	if err != nil {
 		return nil, err
 	}
-	sp.push.raw = lp.Raw
+	sp.push.raw, sp.push.streams = lp.Raw, lp.Streams
 	sp.logs = make([]logEntry, len(lp.Records))
 	for k, r := range lp.Records {
-		sp.logs[k] = logEntry{
-			push: sp.push, stream: lp.Streams[r.Stream], res: resourceIn(sp.push.resources, r.Resource),
-			id: r.ID, ts: r.Time, off: r.Off, n: r.Len,
-		}
+		sp.logs[k] = logEntry{stream: r.Stream, res: r.Resource, id: r.ID, ts: r.Time, off: r.Off, n: r.Len}
 	}
 	return sp, nil
 }
 
 // scanStream reads one LogStream whose bytes v start at base in the push.
-func (sp *scannedPush) scanStream(v []byte, base int, res *[]uint32) error {
+func (sp *scannedPush) scanStream(v []byte, base int) error {
 	meta := &pb.LogStream{}
+	stream := uint32(len(sp.push.streams))
+	sp.push.streams = append(sp.push.streams, meta)
 	off := 0
 	for off < len(v) {
 		num, typ, fv, n, err := nextField(v[off:])
@@ -164,21 +158,23 @@ func (sp *scannedPush) scanStream(v []byte, base int, res *[]uint32) error {
 				return fmt.Errorf("stream placement: %w", err)
 			}
 		case num == fStreamRecords && typ == protowire.BytesType:
-			le := logEntry{push: sp.push, stream: meta, off: uint32(start), n: uint32(len(fv))}
+			le := logEntry{stream: stream, off: uint32(start), n: uint32(len(fv))}
 			r, err := scanRecord(fv, logShape, fLogID, fLogTime, fLogResource, &le.id, &le.ts)
 			if err != nil {
 				return fmt.Errorf("log record: %w", err)
 			}
+			le.res = r
 			sp.logs = append(sp.logs, le)
-			*res = append(*res, r)
 		}
 	}
 	return nil
 }
 
 // scanTrace reads one Trace whose bytes v start at base in the push.
-func (sp *scannedPush) scanTrace(v []byte, base int, res *[]uint32) error {
+func (sp *scannedPush) scanTrace(v []byte, base int) error {
 	meta := &pb.Trace{}
+	trace := uint32(len(sp.push.traces))
+	sp.push.traces = append(sp.push.traces, meta)
 	off := 0
 	for off < len(v) {
 		num, typ, fv, n, err := nextField(v[off:])
@@ -198,13 +194,13 @@ func (sp *scannedPush) scanTrace(v []byte, base int, res *[]uint32) error {
 				return fmt.Errorf("trace placement: %w", err)
 			}
 		case fTraceSpans:
-			se := spanEntry{push: sp.push, trace: meta, off: uint32(start), n: uint32(len(fv))}
+			se := spanEntry{trace: trace, off: uint32(start), n: uint32(len(fv))}
 			r, err := scanRecord(fv, spanShape, fSpanID, fSpanStart, fSpanResource, &se.id, &se.ts)
 			if err != nil {
 				return fmt.Errorf("span: %w", err)
 			}
+			se.res = r
 			sp.spans = append(sp.spans, se)
-			*res = append(*res, r)
 		}
 	}
 	return nil
@@ -406,18 +402,18 @@ func resourceIn(list []*pb.Resource, idx uint32) *pb.Resource {
 var unknownResource = &pb.Resource{ServiceName: "unknown_service"}
 
 // record decodes the held log record.
-func (le *logEntry) record() (*pb.LogRecord, error) {
+func (le *heldLog) record() (*pb.LogRecord, error) {
 	r := &pb.LogRecord{}
-	if err := proto.Unmarshal(le.push.raw[le.off:le.off+le.n], r); err != nil {
+	if err := proto.Unmarshal(le.bytes(), r); err != nil {
 		return nil, fmt.Errorf("decode held log record %016x: %w", le.id, err)
 	}
 	return r, nil
 }
 
 // decode decodes the held span.
-func (se *spanEntry) decode() (*pb.Span, error) {
+func (se *heldSpan) decode() (*pb.Span, error) {
 	s := &pb.Span{}
-	if err := proto.Unmarshal(se.push.raw[se.off:se.off+se.n], s); err != nil {
+	if err := proto.Unmarshal(se.bytes(), s); err != nil {
 		return nil, fmt.Errorf("decode held span %016x: %w", se.id, err)
 	}
 	return s, nil
@@ -454,8 +450,8 @@ const (
 	fAttrType  = 3
 )
 
-func (d *logDecoder) decode(le *logEntry) (*pb.LogRecord, error) {
-	b := le.push.raw[le.off : le.off+le.n]
+func (d *logDecoder) decode(le *heldLog) (*pb.LogRecord, error) {
+	b := le.bytes()
 	r := &d.rec
 	*r = pb.LogRecord{}
 	d.ptrs = d.ptrs[:0]

@@ -2,6 +2,7 @@ package ingester
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -60,7 +61,7 @@ func reassemble(t testing.TB, sp *scannedPush) *pb.PushRequest {
 	streams := map[*pb.LogStream]*pb.LogStream{}
 	var dec logDecoder
 	for k := range sp.logs {
-		le := &sp.logs[k]
+		le := &heldLog{sp.logs[k], sp.push}
 		rec, err := le.record()
 		if err != nil {
 			t.Fatal(err)
@@ -72,31 +73,33 @@ func reassemble(t testing.TB, sp *scannedPush) *pb.PushRequest {
 		if !proto.Equal(fast, withoutUnknown(t, rec)) {
 			t.Fatalf("entry %d: the flush's decoder reads %v, proto.Unmarshal %v", k, fast, rec)
 		}
-		if le.id != rec.Id || le.ts != rec.Timestamp || le.res != resourceIn(sp.push.resources, rec.Resource) || le.tenant() != req.Tenant {
-			t.Fatalf("entry %d: id %d ts %d res %p, but its record says %d %d %p", k, le.id, le.ts, le.res, rec.Id, rec.Timestamp, resourceIn(sp.push.resources, rec.Resource))
+		if le.id != rec.Id || le.ts != rec.Timestamp || le.resource() != resourceIn(sp.push.resources, rec.Resource) || le.tenant() != req.Tenant {
+			t.Fatalf("entry %d: id %d ts %d res %p, but its record says %d %d %p", k, le.id, le.ts, le.resource(), rec.Id, rec.Timestamp, resourceIn(sp.push.resources, rec.Resource))
 		}
-		st := streams[le.stream]
+		meta := le.meta()
+		st := streams[meta]
 		if st == nil {
-			st = &pb.LogStream{StreamId: le.stream.StreamId, Labels: le.stream.Labels, Placement: le.stream.Placement}
-			streams[le.stream] = st
+			st = &pb.LogStream{StreamId: meta.StreamId, Labels: meta.Labels, Placement: meta.Placement}
+			streams[meta] = st
 			req.Streams = append(req.Streams, st)
 		}
 		st.Records = append(st.Records, rec)
 	}
 	traces := map[*pb.Trace]*pb.Trace{}
 	for k := range sp.spans {
-		se := &sp.spans[k]
+		se := &heldSpan{sp.spans[k], sp.push}
 		s, err := se.decode()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if se.id != s.Id || se.ts != s.Start || se.res != resourceIn(sp.push.resources, s.Resource) {
+		if se.id != s.Id || se.ts != s.Start || se.resource() != resourceIn(sp.push.resources, s.Resource) {
 			t.Fatalf("span entry %d: id %d start %d, but its span says %d %d", k, se.id, se.ts, s.Id, s.Start)
 		}
-		tr := traces[se.trace]
+		tm := se.meta()
+		tr := traces[tm]
 		if tr == nil {
-			tr = &pb.Trace{TraceId: se.trace.TraceId, Placement: se.trace.Placement}
-			traces[se.trace] = tr
+			tr = &pb.Trace{TraceId: tm.TraceId, Placement: tm.Placement}
+			traces[tm] = tr
 			req.Traces = append(req.Traces, tr)
 		}
 		tr.Spans = append(tr.Spans, s)
@@ -167,8 +170,8 @@ func TestScanPushHoldsWhatUnmarshalReads(t *testing.T) {
 	if got := reassemble(t, sp); !proto.Equal(got, &want) {
 		t.Errorf("held push differs from proto.Unmarshal's:\n got %v\nwant %v", got, &want)
 	}
-	if sp.logs[2].res != unknownResource {
-		t.Errorf("a record naming resource 9 of 2 is held with %v", sp.logs[2].res)
+	if res := (&heldLog{sp.logs[2], sp.push}).resource(); res != unknownResource {
+		t.Errorf("a record naming resource 9 of 2 is held with %v", res)
 	}
 }
 
@@ -277,7 +280,7 @@ func BenchmarkScanPush(b *testing.B) {
 		var dec logDecoder
 		for b.Loop() {
 			for k := range sp.logs {
-				if _, err := dec.decode(&sp.logs[k]); err != nil {
+				if _, err := dec.decode(&heldLog{sp.logs[k], sp.push}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -293,21 +296,9 @@ func locate(t *testing.T, raw []byte, headLen int) *client.LocatedPush {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lp := &client.LocatedPush{Raw: raw, HeadLen: headLen}
-	streams := map[*pb.LogStream]uint32{}
-	for k := range sp.logs {
-		le := &sp.logs[k]
-		rec, err := le.record()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, ok := streams[le.stream]
-		if !ok {
-			s = uint32(len(lp.Streams))
-			streams[le.stream] = s
-			lp.Streams = append(lp.Streams, le.stream)
-		}
-		lp.Records = append(lp.Records, client.LocatedRecord{Off: le.off, Len: le.n, Stream: s, Resource: rec.Resource, ID: le.id, Time: le.ts})
+	lp := &client.LocatedPush{Raw: raw, HeadLen: headLen, Streams: sp.push.streams}
+	for _, le := range sp.logs {
+		lp.Records = append(lp.Records, client.LocatedRecord{Off: le.off, Len: le.n, Stream: le.stream, Resource: le.res, ID: le.id, Time: le.ts})
 	}
 	return lp
 }
@@ -344,7 +335,20 @@ func TestLocatedPushHoldsWhatScanHolds(t *testing.T) {
 	if got := reassemble(t, sp); !proto.Equal(got, &want) {
 		t.Errorf("located push differs from proto.Unmarshal's:\n got %v\nwant %v", got, &want)
 	}
-	if sp.logs[2].res != unknownResource {
-		t.Errorf("a record naming resource 9 of 2 is held with %v", sp.logs[2].res)
+	if res := (&heldLog{sp.logs[2], sp.push}).resource(); res != unknownResource {
+		t.Errorf("a record naming resource 9 of 2 is held with %v", res)
+	}
+}
+
+// Held entries are kept free of pointers, so that the garbage collector does not scan
+// an epoch's entries (millions of them in a loaded ingester) at each collection.
+func TestEntriesHoldNoPointers(t *testing.T) {
+	for _, typ := range []reflect.Type{reflect.TypeFor[logEntry](), reflect.TypeFor[spanEntry]()} {
+		for f := range typ.Fields() {
+			switch f.Type.Kind() {
+			case reflect.Pointer, reflect.Slice, reflect.String, reflect.Map, reflect.Interface, reflect.Func, reflect.Chan, reflect.UnsafePointer, reflect.Struct, reflect.Array:
+				t.Errorf("%s.%s is a %s: the epochs' entries would hold pointers", typ.Name(), f.Name, f.Type.Kind())
+			}
+		}
 	}
 }

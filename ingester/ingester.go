@@ -539,8 +539,10 @@ func (i *Ingester) check() (reason string, err error) {
 // hold i.mu.
 func (i *Ingester) insert(e *epoch, sp *scannedPush, now time.Time) int {
 	added := 0
+	push := uint32(len(e.pushes))
 	for _, le := range sp.logs {
 		if ref, ok := i.admitNew(le.id); ok {
+			le.push = push
 			le.state = i.arrivalState(le.id)
 			i.account(e, heldSize(le.n), le.state)
 			*ref = logRef(e, len(e.logs))
@@ -550,12 +552,16 @@ func (i *Ingester) insert(e *epoch, sp *scannedPush, now time.Time) int {
 	}
 	for _, se := range sp.spans {
 		if ref, ok := i.admitNew(se.id); ok {
+			se.push = push
 			se.state = i.arrivalState(se.id)
 			i.account(e, heldSize(se.n), se.state)
 			*ref = spanRef(e, len(e.spans))
 			e.spans = append(e.spans, se)
 			added++
 		}
+	}
+	if added > 0 {
+		e.pushes = append(e.pushes, sp.push) // at push, where the entries look for it
 	}
 	if e.pending > 0 {
 		e.doneAt = time.Time{}

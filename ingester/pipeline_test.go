@@ -67,8 +67,8 @@ func TestFlushSortsLogsAsStored(t *testing.T) {
 		id              uint64
 	}
 	key := func(k int32) order {
-		le := &w.logView[k]
-		return order{tenant: le.tenant(), service: le.res.GetServiceName(), ts: le.ts, id: le.id}
+		le := w.logAt(k)
+		return order{tenant: le.tenant(), service: le.resource().GetServiceName(), ts: le.ts, id: le.id}
 	}
 	for n := 1; n < len(w.logIdx); n++ {
 		a, b := key(w.logIdx[n-1]), key(w.logIdx[n])

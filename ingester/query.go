@@ -40,7 +40,7 @@ func (i *Ingester) QueryLogs(req *pb.QueryLogsRequest, srv grpc.ServerStreamingS
 	var dec logDecoder
 	for k := range entries {
 		le := &entries[k]
-		if !m.matchesStream(le.stream) {
+		if !m.matchesStream(le.meta()) {
 			continue
 		}
 		if len(m.filters) > 0 {
@@ -124,21 +124,21 @@ func (i *Ingester) queryable() error {
 // snapshotLogs copies, under the lock, the tenant's live entries in [start, end) and the
 // flush ids the querier must exclude from ClickHouse (heldFlushIDs). Entries are small
 // and their records immutable, so the matching runs without the lock.
-func (i *Ingester) snapshotLogs(tenant string, start, end int64) ([]logEntry, []uint64) {
+func (i *Ingester) snapshotLogs(tenant string, start, end int64) ([]heldLog, []uint64) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	var out []logEntry
+	var out []heldLog
 	var ids []uint64
 	for _, e := range i.epochs {
 		held := false
 		for k := range e.logs {
 			le := &e.logs[k]
-			if le.tenant() != tenant || le.ts < start || le.ts >= end {
+			if le.ts < start || le.ts >= end || e.pushes[le.push].tenant != tenant {
 				continue
 			}
 			held = true
 			if le.state != stateReleased {
-				out = append(out, *le)
+				out = append(out, e.logAt(k))
 			}
 		}
 		ids = heldFlushIDs(ids, e, held)
@@ -159,20 +159,20 @@ func heldFlushIDs(ids []uint64, e *epoch, held bool) []uint64 {
 	return ids
 }
 
-func (i *Ingester) snapshotSpans(tenant string, req *pb.QuerySpansRequest) ([]spanEntry, []uint64) {
+func (i *Ingester) snapshotSpans(tenant string, req *pb.QuerySpansRequest) ([]heldSpan, []uint64) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	var out []spanEntry
+	var out []heldSpan
 	var ids []uint64
 	for _, e := range i.epochs {
 		held := false
 		for k := range e.spans {
-			se := &e.spans[k]
+			se := e.spanAt(k)
 			if se.tenant() != tenant {
 				continue
 			}
 			if len(req.TraceId) > 0 {
-				if !bytes.Equal(se.trace.TraceId, req.TraceId) {
+				if !bytes.Equal(se.meta().TraceId, req.TraceId) {
 					continue
 				}
 			} else if se.ts < req.Start || se.ts >= req.End {
@@ -180,7 +180,7 @@ func (i *Ingester) snapshotSpans(tenant string, req *pb.QuerySpansRequest) ([]sp
 			}
 			held = true
 			if se.state != stateReleased {
-				out = append(out, *se)
+				out = append(out, se)
 			}
 		}
 		ids = heldFlushIDs(ids, e, held)
@@ -305,17 +305,18 @@ type logChunk struct {
 }
 
 // add adds le, decoded as rec (which it takes over).
-func (c *logChunk) add(le *logEntry, rec *pb.LogRecord) {
+func (c *logChunk) add(le *heldLog, rec *pb.LogRecord) {
 	if c.byStream == nil {
 		c.byStream = map[*pb.LogStream]*pb.LogStream{}
 	}
-	st := c.byStream[le.stream]
+	meta := le.meta()
+	st := c.byStream[meta]
 	if st == nil {
-		st = &pb.LogStream{StreamId: le.stream.StreamId, Labels: le.stream.Labels}
-		c.byStream[le.stream] = st
+		st = &pb.LogStream{StreamId: meta.StreamId, Labels: meta.Labels}
+		c.byStream[meta] = st
 		c.streams = append(c.streams, st)
 	}
-	rec.Resource = c.res.index(le.res)
+	rec.Resource = c.res.index(le.resource())
 	st.Records = append(st.Records, rec)
 	c.n++
 }
@@ -329,17 +330,18 @@ type spanChunk struct {
 }
 
 // add adds se, decoded as span (which it takes over).
-func (c *spanChunk) add(se *spanEntry, span *pb.Span) {
+func (c *spanChunk) add(se *heldSpan, span *pb.Span) {
 	if c.byTrace == nil {
 		c.byTrace = map[*pb.Trace]*pb.Trace{}
 	}
-	tr := c.byTrace[se.trace]
+	meta := se.meta()
+	tr := c.byTrace[meta]
 	if tr == nil {
-		tr = &pb.Trace{TraceId: se.trace.TraceId}
-		c.byTrace[se.trace] = tr
+		tr = &pb.Trace{TraceId: meta.TraceId}
+		c.byTrace[meta] = tr
 		c.traces = append(c.traces, tr)
 	}
-	span.Resource = c.res.index(se.res)
+	span.Resource = c.res.index(se.resource())
 	tr.Spans = append(tr.Spans, span)
 	c.n++
 }
