@@ -29,8 +29,8 @@ type flushWork struct {
 	logView  []logEntry
 	spanView []spanEntry
 	pushView []*heldPush // the epoch's pushes, which the views' entries name
-	logIdx   []int32 // positions in ep.logs
-	spanIdx  []int32 // positions in ep.spans
+	logIdx   []int32     // positions in ep.logs
+	spanIdx  []int32     // positions in ep.spans
 	minTS    int64
 	maxTS    int64
 
