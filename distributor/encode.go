@@ -144,8 +144,8 @@ func (e *pushEncoder) appendEntry(out []byte, sets [][]string, addr string, i, b
 	out = appendMessageHeader(out, plField, plSize)
 	out = appendVarintField(out, wPlacementRank, rank)
 	for _, r := range sets[i] {
-		out = protowire.AppendTag(out, wPlacementReplicas, protowire.BytesType)
-		out = protowire.AppendString(out, r)
+		out = appendUvarint(appendTag(out, wPlacementReplicas, protowire.BytesType), uint64(len(r)))
+		out = append(out, r...)
 	}
 	return out, nil
 }

@@ -68,33 +68,48 @@ func sizeVarintField(v uint64) int {
 	return tagLen + protowire.SizeVarint(v)
 }
 
+// appendTag writes a tag and appendUvarint a varint, inline when they are one byte (every
+// tag here, most lengths): through protowire's general AppendVarint, two calls a field
+// were a twentieth of the encoding.
+func appendTag(b []byte, num protowire.Number, typ protowire.Type) []byte {
+	if num < 16 {
+		return append(b, byte(num)<<3|byte(typ))
+	}
+	return protowire.AppendTag(b, num, typ)
+}
+
+func appendUvarint(b []byte, v uint64) []byte {
+	if v < 0x80 {
+		return append(b, byte(v))
+	}
+	return protowire.AppendVarint(b, v)
+}
+
 func appendString(b []byte, num protowire.Number, s string) []byte {
 	if s == "" {
 		return b
 	}
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendString(b, s)
+	b = appendUvarint(appendTag(b, num, protowire.BytesType), uint64(len(s)))
+	return append(b, s...)
 }
 
 func appendBytesField(b []byte, num protowire.Number, v []byte) []byte {
 	if len(v) == 0 {
 		return b
 	}
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendBytes(b, v)
+	b = appendUvarint(appendTag(b, num, protowire.BytesType), uint64(len(v)))
+	return append(b, v...)
 }
 
 func appendVarintField(b []byte, num protowire.Number, v uint64) []byte {
 	if v == 0 {
 		return b
 	}
-	b = protowire.AppendTag(b, num, protowire.VarintType)
-	return protowire.AppendVarint(b, v)
+	return appendUvarint(appendTag(b, num, protowire.VarintType), v)
 }
 
 func appendMessageHeader(b []byte, num protowire.Number, size int) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendVarint(b, uint64(size))
+	return appendUvarint(appendTag(b, num, protowire.BytesType), uint64(size))
 }
 
 func sizeAttr(a *pb.Attr) int {
@@ -117,7 +132,7 @@ func sizeLogRecord(r *pb.LogRecord) int {
 
 func appendLogRecord(b []byte, r *pb.LogRecord) []byte {
 	if r.Id != 0 {
-		b = protowire.AppendTag(b, wLogID, protowire.Fixed64Type)
+		b = appendTag(b, wLogID, protowire.Fixed64Type)
 		b = protowire.AppendFixed64(b, r.Id)
 	}
 	b = appendVarintField(b, wLogTime, uint64(r.Timestamp))
@@ -168,7 +183,7 @@ func sizeLogStream(s *pb.LogStream, sizes []int) int {
 // each record's place in it is added to loc.Records as a record of loc's last stream.
 func appendLogStream(b []byte, s *pb.LogStream, sizes []int, loc *client.LocatedPush) []byte {
 	if s.StreamId != 0 {
-		b = protowire.AppendTag(b, wStreamID, protowire.Fixed64Type)
+		b = appendTag(b, wStreamID, protowire.Fixed64Type)
 		b = protowire.AppendFixed64(b, s.StreamId)
 	}
 	for _, l := range s.Labels {
