@@ -307,18 +307,6 @@ func nextField(b []byte) (protowire.Number, protowire.Type, []byte, int, error) 
 	return num, typ, rest[:m], n + m, nil
 }
 
-func eachField(b []byte, fn func(protowire.Number, protowire.Type, []byte)) error {
-	for len(b) > 0 {
-		num, typ, v, n, err := nextField(b)
-		if err != nil {
-			return err
-		}
-		fn(num, typ, v)
-		b = b[n:]
-	}
-	return nil
-}
-
 // msgShape is what validUTF8 needs of a message: which length-delimited fields are
 // strings and which are messages (and of what shape), by field number. Built from the
 // generated descriptors once; a descriptor lookup per field cost a tenth of an RF=3
@@ -456,12 +444,17 @@ func (d *logDecoder) decode(le *heldLog) (*pb.LogRecord, error) {
 	*r = pb.LogRecord{}
 	d.ptrs = d.ptrs[:0]
 	used := 0
-	var bad error
-	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) {
+	// Plain loops: a callback per field cost an eighth of the decoding.
+	for len(b) > 0 {
+		num, typ, v, n, err := nextField(b)
+		if err != nil {
+			return nil, fmt.Errorf("decode held log record %016x: %w", le.id, err)
+		}
+		b = b[n:]
 		switch typ {
 		case protowire.Fixed64Type:
 			if num == fLogID {
-				r.Id, _ = protowire.ConsumeFixed64(v)
+				r.Id = binary.LittleEndian.Uint64(v)
 			}
 		case protowire.VarintType:
 			x, _ := protowire.ConsumeVarint(v)
@@ -506,28 +499,25 @@ func (d *logDecoder) decode(le *heldLog) (*pb.LogRecord, error) {
 				a := &d.attrs[used]
 				used++
 				a.Key, a.Value, a.Type = "", "", 0
-				if err := eachField(v, func(num protowire.Number, typ protowire.Type, v []byte) {
+				for len(v) > 0 {
+					num, typ, av, n, err := nextField(v)
+					if err != nil {
+						return nil, fmt.Errorf("decode held log record %016x: %w", le.id, err)
+					}
+					v = v[n:]
 					switch {
 					case num == fAttrKey && typ == protowire.BytesType:
-						a.Key = alias(v)
+						a.Key = alias(av)
 					case num == fAttrValue && typ == protowire.BytesType:
-						a.Value = alias(v)
+						a.Value = alias(av)
 					case num == fAttrType && typ == protowire.VarintType:
-						x, _ := protowire.ConsumeVarint(v)
+						x, _ := protowire.ConsumeVarint(av)
 						a.Type = pb.AttrType(int32(x))
 					}
-				}); err != nil {
-					bad = err
 				}
 				d.ptrs = append(d.ptrs, a)
 			}
 		}
-	})
-	if err == nil {
-		err = bad
-	}
-	if err != nil {
-		return nil, fmt.Errorf("decode held log record %016x: %w", le.id, err)
 	}
 	if len(d.ptrs) > 0 {
 		r.Attributes = d.ptrs
