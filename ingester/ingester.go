@@ -168,6 +168,9 @@ type Ingester struct {
 	// room (admitWaiting) look again. Guarded by mu.
 	freed   chan struct{}
 	waiting atomic.Int32 // pushes in admitWaiting
+	// waitFailed is set when a push waited all of -ingester.push-wait in vain (ClickHouse
+	// down, say), and cleared when a push is admitted: meanwhile Admit refuses at once.
+	waitFailed atomic.Bool
 }
 
 // HealthyRing is the part of the ring the flush-ownership protocol reads.
@@ -434,10 +437,15 @@ func (i *Ingester) keepScanned(sp *scannedPush) (*pb.PushResponse, error) {
 }
 
 // Admit returns the error a push arriving now would get for the ingester's state, or nil:
-// nil too while the ingester refuses for memory but a push may still wait for room.
+// nil too while the ingester refuses for memory but a push may still wait for room, as
+// long as the last wait did not end in vain.
 func (i *Ingester) Admit() error {
 	reason, err := i.check()
-	if err != nil && i.mayWait(err) && i.waiting.Load() < maxWaitingPushes {
+	if err == nil {
+		i.waitFailed.Store(false)
+		return nil
+	}
+	if i.mayWait(err) && i.waiting.Load() < maxWaitingPushes && !i.waitFailed.Load() {
 		return nil
 	}
 	if reason != "" {
@@ -462,22 +470,30 @@ func (i *Ingester) mayWait(err error) bool {
 // while its clients waited to retry.
 func (i *Ingester) admitWaiting(ctx context.Context) error {
 	reason, err := i.check()
-	if err == nil || !i.mayWait(err) || i.waiting.Add(1) > maxWaitingPushes {
-		if err != nil && i.mayWait(err) {
-			i.waiting.Add(-1)
+	if err != nil && i.mayWait(err) {
+		if i.waiting.Add(1) <= maxWaitingPushes {
+			reason, err = i.waitForRoom(ctx, reason, err)
+			i.waitFailed.Store(err != nil)
 		}
-		if reason != "" {
-			i.m.refused.WithLabelValues(reason).Inc()
-		}
-		return err
+		i.waiting.Add(-1)
+	} else if err == nil {
+		i.waitFailed.Store(false)
 	}
-	defer i.waiting.Add(-1)
+	if reason != "" {
+		i.m.refused.WithLabelValues(reason).Inc()
+	}
+	return err
+}
+
+// waitForRoom asks check again whenever memory may have been freed, until it admits,
+// refuses for another reason, or -ingester.push-wait ends; it returns check's answer.
+func (i *Ingester) waitForRoom(ctx context.Context, reason string, err error) (string, error) {
 	start := time.Now()
 	defer func() { i.m.pushWait.Observe(time.Since(start).Seconds()) }()
 	giveUp := time.NewTimer(i.cfg.PushWait)
 	defer giveUp.Stop()
 	// Memory also frees between retirements, as the garbage collector finds less live
-	// heap: admit is asked again at this interval too.
+	// heap: check is asked again at this interval too.
 	poll := time.NewTicker(20 * time.Millisecond)
 	defer poll.Stop()
 	for {
@@ -488,17 +504,12 @@ func (i *Ingester) admitWaiting(ctx context.Context) error {
 		case <-freed:
 		case <-poll.C:
 		case <-giveUp.C:
-			i.m.refused.WithLabelValues(reason).Inc()
-			return err
+			return reason, err
 		case <-ctx.Done():
-			i.m.refused.WithLabelValues(reason).Inc()
-			return err
+			return reason, err
 		}
 		if reason, err = i.check(); err == nil || !i.mayWait(err) {
-			if reason != "" {
-				i.m.refused.WithLabelValues(reason).Inc()
-			}
-			return err
+			return reason, err
 		}
 	}
 }

@@ -137,7 +137,7 @@ func TestPushWaitsForRoomAFlushFrees(t *testing.T) {
 }
 
 // A push waits at most -ingester.push-wait, and is then refused, once; with 0 it is
-// refused at once.
+// refused at once. After a wait in vain, Admit refuses at once until a push is admitted.
 func TestPushWaitEnds(t *testing.T) {
 	for _, wait := range []time.Duration{0, 300 * time.Millisecond} {
 		i := fullIngester(t, wait)
@@ -153,6 +153,26 @@ func TestPushWaitEnds(t *testing.T) {
 		if n := counted(t, i.m.refused.WithLabelValues("memory")); n != 1 {
 			t.Fatalf("wait %s: %v refusals counted, want 1", wait, n)
 		}
+		// A wait in vain (ClickHouse down, say): pushes are refused before they are read
+		// until one is admitted.
+		if err := i.Admit(); status.Code(err) != codes.ResourceExhausted {
+			t.Fatalf("wait %s: Admit after a wait in vain: %v", wait, err)
+		}
+	}
+	i := fullIngester(t, time.Minute)
+	i.waitFailed.Store(true)
+	i.flushPass(context.Background(), time.Now(), true)
+	if err := i.Admit(); err != nil {
+		t.Fatalf("Admit with room freed after a wait in vain: %v", err)
+	}
+	if err := tryPushN(i, "t", 300000, 10); err != nil {
+		t.Fatal(err)
+	}
+	i.mu.Lock()
+	i.cfg.MaxMemoryBytes = 1 // full again
+	i.mu.Unlock()
+	if err := i.Admit(); err != nil {
+		t.Fatalf("Admit refuses (%v) once a push was admitted since the wait in vain", err)
 	}
 }
 

@@ -41,7 +41,8 @@ type LocalIngester interface {
 	// records.
 	PushLocated(ctx context.Context, req *LocatedPush) (*pb.PushResponse, error)
 	// Admit returns the error a push arriving now would get for the ingester's state
-	// (memory or WAL limit with no room left to wait for a flush, not running), or nil.
+	// (memory or WAL limit, with no room left to wait for a flush or after a wait in
+	// vain; not running), or nil.
 	Admit() error
 }
 
