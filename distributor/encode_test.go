@@ -10,11 +10,9 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/strataobs/strata/bench"
 	pb "github.com/strataobs/strata/proto/strata/v1"
 	"github.com/strataobs/strata/ring"
 )
@@ -25,15 +23,7 @@ import (
 // streams and traces the replica gets, and when replicas are encoded concurrently as
 // DoBatch does.
 func TestPushEncoderMatchesBuildRequest(t *testing.T) {
-	tpl, err := bench.NewGenerator(bench.DefaultGenConfig()).Template()
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := plogotlp.NewExportRequest()
-	if err := req.UnmarshalProto(tpl.Fill(nil, time.Now().Add(-time.Minute).UnixNano(), 0)); err != nil {
-		t.Fatal(err)
-	}
-	logs := convertLogs("team-a", testValidator(), req.Logs())
+	logs := convertLogs("team-a", testValidator(), generatedLogs(t, 0))
 	traces := convertTraces("team-a", testValidator(), testTraces(5))
 	// One request with both, as the encoder takes them: streams first, then traces.
 	c := &converted{resources: logs.resources, streams: logs.streams}
@@ -49,16 +39,7 @@ func TestPushEncoderMatchesBuildRequest(t *testing.T) {
 	}
 
 	addrs := []string{"10.0.0.1:9095", "10.0.0.2:9095", "10.0.0.3:9095", "10.0.0.4:9095"}
-	n := len(c.streams) + len(c.traces)
-	sets := make([][]string, n)
-	byAddr := map[string][]int{}
-	for i := range n {
-		for k := range 3 {
-			a := addrs[(i+k)%len(addrs)]
-			sets[i] = append(sets[i], a)
-			byAddr[a] = append(byAddr[a], i)
-		}
-	}
+	sets, byAddr := placeRoundRobin(len(c.streams)+len(c.traces), addrs, 3)
 	enc, err := newPushEncoder("team-a", c)
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +75,21 @@ func TestPushEncoderMatchesBuildRequest(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// placeRoundRobin gives each of n streams and traces rf replicas from addrs in turn,
+// and lists each address's share.
+func placeRoundRobin(n int, addrs []string, rf int) ([][]string, map[string][]int) {
+	sets := make([][]string, n)
+	byAddr := map[string][]int{}
+	for i := range n {
+		for k := range rf {
+			a := addrs[(i+k)%len(addrs)]
+			sets[i] = append(sets[i], a)
+			byAddr[a] = append(byAddr[a], i)
+		}
+	}
+	return sets, byAddr
 }
 
 // buildRequest assembles, as objects, the subset of c that one ingester stores, with its
@@ -160,25 +156,9 @@ func TestRequestBuffersDropHugeOnes(t *testing.T) {
 // record of the request, with its own id, time and resource, in the stream whose id,
 // labels and placement the request gives it. A share with a trace is not located.
 func TestLocatedPushNamesEveryRecord(t *testing.T) {
-	tpl, err := bench.NewGenerator(bench.DefaultGenConfig()).Template()
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := plogotlp.NewExportRequest()
-	if err := req.UnmarshalProto(tpl.Fill(nil, time.Now().Add(-time.Minute).UnixNano(), 0)); err != nil {
-		t.Fatal(err)
-	}
-	c := convertLogs("team-a", testValidator(), req.Logs())
+	c := convertLogs("team-a", testValidator(), generatedLogs(t, 0))
 	addrs := []string{"10.0.0.1:9095", "10.0.0.2:9095", "10.0.0.3:9095"}
-	sets := make([][]string, len(c.streams))
-	byAddr := map[string][]int{}
-	for i := range c.streams {
-		for k := range 2 {
-			a := addrs[(i+k)%len(addrs)]
-			sets[i] = append(sets[i], a)
-			byAddr[a] = append(byAddr[a], i)
-		}
-	}
+	sets, byAddr := placeRoundRobin(len(c.streams), addrs, 2)
 	enc, err := newPushEncoder("team-a", c)
 	if err != nil {
 		t.Fatal(err)

@@ -84,15 +84,18 @@ type epoch struct {
 
 func (e *epoch) isClosed() bool { return !e.closed.IsZero() }
 
-// logAt is e's log entry k with its push. Callers hold i.mu, or k is in a view of e.
-func (e *epoch) logAt(k int) heldLog {
-	le := e.logs[k]
-	return heldLog{le, e.pushes[le.push]}
+// logAt is e's log entry k with its push. Callers hold i.mu.
+func (e *epoch) logAt(k int) heldLog { return logIn(e.logs, e.pushes, k) }
+
+func (e *epoch) spanAt(k int) heldSpan { return spanIn(e.spans, e.pushes, k) }
+
+// logIn is entry k of logs with its push, one of pushes.
+func logIn(logs []logEntry, pushes []*heldPush, k int) heldLog {
+	return heldLog{logs[k], pushes[logs[k].push]}
 }
 
-func (e *epoch) spanAt(k int) heldSpan {
-	se := e.spans[k]
-	return heldSpan{se, e.pushes[se.push]}
+func spanIn(spans []spanEntry, pushes []*heldPush, k int) heldSpan {
+	return heldSpan{spans[k], pushes[spans[k].push]}
 }
 
 func (e *epoch) records() int { return len(e.logs) + len(e.spans) }

@@ -236,21 +236,15 @@ func (i *Ingester) collect(now time.Time, final bool) []*flushWork {
 	return out
 }
 
+// logAt is the view's log entry k with its push.
+func (w *flushWork) logAt(k int32) heldLog { return logIn(w.logView, w.pushView, int(k)) }
+
+func (w *flushWork) spanAt(k int32) heldSpan { return spanIn(w.spanView, w.pushView, int(k)) }
+
 // chunks splits w into works of at most n records each, all of about the same size: cut
 // at n, an epoch a little over it left a tail of a few thousand records, a small INSERT
 // that cost ClickHouse several times more per row and a part to merge. The views and the
 // epoch are shared, so each chunk is built, written, marked and released on its own.
-// logAt is the view's log entry k with its push.
-func (w *flushWork) logAt(k int32) heldLog {
-	le := w.logView[k]
-	return heldLog{le, w.pushView[le.push]}
-}
-
-func (w *flushWork) spanAt(k int32) heldSpan {
-	se := w.spanView[k]
-	return heldSpan{se, w.pushView[se.push]}
-}
-
 func (w *flushWork) chunks(n int) []*flushWork {
 	total := len(w.logIdx) + len(w.spanIdx)
 	if total <= n {
