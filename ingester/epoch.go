@@ -46,20 +46,21 @@ type heldLog struct {
 	p *heldPush
 }
 
-func (h *heldLog) tenant() string          { return h.p.tenant }
-func (h *heldLog) meta() *pb.LogStream     { return h.p.streams[h.stream] }
-func (h *heldLog) resource() *pb.Resource  { return resourceIn(h.p.resources, h.res) }
-func (h *heldLog) bytes() []byte           { return h.p.raw[h.off : h.off+h.n] }
-func (h *heldSpan) tenant() string         { return h.p.tenant }
-func (h *heldSpan) meta() *pb.Trace        { return h.p.traces[h.trace] }
-func (h *heldSpan) resource() *pb.Resource { return resourceIn(h.p.resources, h.res) }
-func (h *heldSpan) bytes() []byte          { return h.p.raw[h.off : h.off+h.n] }
+func (h *heldLog) tenant() string         { return h.p.tenant }
+func (h *heldLog) meta() *pb.LogStream    { return h.p.streams[h.stream] }
+func (h *heldLog) resource() *pb.Resource { return resourceIn(h.p.resources, h.res) }
+func (h *heldLog) bytes() []byte          { return h.p.raw[h.off : h.off+h.n] }
 
 // heldSpan is a span entry with the push its places are in.
 type heldSpan struct {
 	spanEntry
 	p *heldPush
 }
+
+func (h *heldSpan) tenant() string         { return h.p.tenant }
+func (h *heldSpan) meta() *pb.Trace        { return h.p.traces[h.trace] }
+func (h *heldSpan) resource() *pb.Resource { return resourceIn(h.p.resources, h.res) }
+func (h *heldSpan) bytes() []byte          { return h.p.raw[h.off : h.off+h.n] }
 
 // epoch is a flush unit; see the package doc.
 type epoch struct {

@@ -462,12 +462,12 @@ func (i *Ingester) mayWait(err error) bool {
 	return i.cfg.PushWait > 0 && status.Code(err) == codes.ResourceExhausted
 }
 
-// admitWaiting is admit for a push, which waits up to -ingester.push-wait for a flush to
-// make room when the ingester is at its memory or WAL limit. Refused, a push goes back to
-// its client, who backs off before sending it again (an OpenTelemetry Collector for 5 s
-// at first), while the flush under way frees room in a fraction of that: a single-process
-// Strata under more load than its flushes kept up with idled for a twelfth of its load
-// while its clients waited to retry.
+// admitWaiting admits a push, or counts and returns its refusal; at the memory or WAL
+// limit it first waits up to -ingester.push-wait for a flush to make room. Refused, a
+// push goes back to its client, who backs off before sending it again (an OpenTelemetry
+// Collector for 5 s at first), while the flush under way frees room in a fraction of
+// that: an all-in-one benchmark run refused 610-630 requests without the wait and 8 with
+// it (at the same throughput).
 func (i *Ingester) admitWaiting(ctx context.Context) error {
 	reason, err := i.check()
 	if err != nil && i.mayWait(err) {
@@ -514,15 +514,8 @@ func (i *Ingester) waitForRoom(ctx context.Context, reason string, err error) (s
 	}
 }
 
-func (i *Ingester) admit() error {
-	reason, err := i.check()
-	if reason != "" {
-		i.m.refused.WithLabelValues(reason).Inc()
-	}
-	return err
-}
-
-// check is admit without counting the refusal: its reason names the limit reached.
+// check returns the error a push would get now for the ingester's state, and the reason
+// (the limit reached) its refusal is counted under; callers count it.
 func (i *Ingester) check() (reason string, err error) {
 	if i.State() != services.Running {
 		return "", status.Error(codes.Unavailable, "ingester is not running")

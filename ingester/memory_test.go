@@ -42,7 +42,7 @@ func TestStaleHeapReadingIsRefreshed(t *testing.T) {
 	if h := i.heapInUse(0); h <= i.cfg.MaxMemoryBytes {
 		t.Fatalf("setup: live heap reading %d is not above the limit %d", h, i.cfg.MaxMemoryBytes)
 	}
-	if err := i.admit(); err != nil {
+	if _, err := i.check(); err != nil {
 		t.Fatalf("a push is refused although no records are held: %v", err)
 	}
 }
@@ -63,7 +63,7 @@ func TestRetiredRecordsFreeTheHeapAtOnce(t *testing.T) {
 	i.readHeap()
 	held := i.memoryBytes()
 	i.cfg.MaxMemoryBytes = i.heapInUse(held) - held/2
-	if err := i.admit(); err == nil {
+	if _, err := i.check(); err == nil {
 		t.Fatalf("setup: a push is admitted with %d bytes of records held and a limit of %d", held, i.cfg.MaxMemoryBytes)
 	}
 	if pending := i.flushPass(context.Background(), time.Now(), true); pending != 0 {
@@ -73,7 +73,7 @@ func TestRetiredRecordsFreeTheHeapAtOnce(t *testing.T) {
 		t.Fatalf("%d bytes of records still held after the flush", mem)
 	}
 	i.heapReadAt.Store(0)
-	if err := i.admit(); err != nil {
+	if _, err := i.check(); err != nil {
 		t.Fatalf("a push is refused although the flush freed %d bytes of records: %v", held, err)
 	}
 }
