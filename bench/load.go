@@ -60,6 +60,21 @@ type LoadResult struct {
 	LastAck   time.Duration // from the first send to the last acknowledgement
 	FillTime  time.Duration // CPU spent stamping templates (summed over clients)
 	Latencies []time.Duration
+	// PerSecond[k] counts the records acknowledged in second k from the first send.
+	PerSecond []int64
+}
+
+// RateBetween is the mean acknowledged rate over seconds [from, to) of the load, or 0
+// when the load did not last that long.
+func (r *LoadResult) RateBetween(from, to int) float64 {
+	if from < 0 || to <= from || to > len(r.PerSecond) {
+		return 0
+	}
+	var n int64
+	for _, c := range r.PerSecond[from:to] {
+		n += c
+	}
+	return float64(n) / float64(to-from)
 }
 
 // AckedPerSec is the acknowledged-record rate.
@@ -103,6 +118,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadResult, error) {
 		lastAck   atomic.Int64
 		stopSeen  atomic.Int64
 	)
+	perSecond := make([]atomic.Int64, int((cfg.Duration+cfg.RetryFor)/time.Second)+2)
 	start := time.Now()
 	stopAt := start.Add(cfg.Duration)
 	giveUpAt := stopAt.Add(cfg.RetryFor)
@@ -158,7 +174,9 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadResult, error) {
 						if time.Now().Before(stopAt) {
 							inWindow.Add(n - rej)
 						}
-						lastAck.Store(int64(time.Since(start)))
+						since := time.Since(start)
+						lastAck.Store(int64(since))
+						perSecond[min(int(since/time.Second), len(perSecond)-1)].Add(n - rej)
 						break
 					}
 					switch status.Code(err) {
@@ -185,6 +203,10 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadResult, error) {
 	res.LastAck = time.Duration(lastAck.Load())
 	res.Elapsed = max(res.LastAck, time.Duration(stopSeen.Load()))
 	res.FillTime = time.Duration(fill.Load())
+	res.PerSecond = make([]int64, int((res.Elapsed+time.Second-1)/time.Second))
+	for k := range min(len(res.PerSecond), len(perSecond)) {
+		res.PerSecond[k] = perSecond[k].Load()
+	}
 	return &res, nil
 }
 

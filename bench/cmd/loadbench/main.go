@@ -78,7 +78,7 @@ func main() {
 	flag.IntVar(&o.rawBatch, "raw-batch", 100000, "rows per INSERT in the raw phase")
 	flag.IntVar(&o.rawMaxRows, "raw-max-rows", 10_000_000, "bound on rows inserted in the raw phase")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "load duration of each Strata phase")
-	flag.Int64Var(&o.maxRecords, "max-records", 5_000_000, "bound on records sent in each Strata phase")
+	flag.Int64Var(&o.maxRecords, "max-records", 10_000_000, "bound on records sent in each Strata phase")
 	flag.IntVar(&o.clients, "clients", 8, "concurrent OTLP gRPC clients")
 	flag.BoolVar(&o.gzip, "gzip", false, "gzip requests, as OTLP exporters do by default")
 	flag.DurationVar(&o.profileAfter, "profile-after", 8*time.Second, "start the CPU profile this long into the load")
@@ -640,6 +640,7 @@ func (h *harness) strata(ctx context.Context, title, short string, start topolog
 			fmt.Sprintf("Strata CPU from load start until queryable (%.1f s): %.1f core-seconds = %.1f core-µs per record, %.0f%% of it in the kernel; %d minor page faults (%.1f per 1000 records, %.0f MiB first touched%s).",
 				untilQueryable.Seconds(), strataCPU.Seconds(), perRecord(strataCPU, res.Acked), 100*strataSys.Seconds()/max(strataCPU.Seconds(), 1e-9),
 				faults, 1000*float64(faults)/float64(max(res.Acked, 1)), float64(faults)*4096/(1<<20), h.faultTime(faults, strataCPU)))
+		p.Notes = append(p.Notes, paceNote(res, o.duration))
 		if res.FirstRetryable != "" {
 			p.Notes = append(p.Notes, "First retryable error: "+firstLine(res.FirstRetryable))
 		}
@@ -655,6 +656,19 @@ func (h *harness) strata(ctx context.Context, title, short string, start topolog
 		}
 	})
 	return p
+}
+
+// paceNote says how the acknowledged rate moved through the load: at first the
+// ingesters' memory (-ingester.max-memory-bytes) takes records faster than flushes free
+// it, so the rate over a short load is above the rate flushing sustains.
+func paceNote(res *bench.LoadResult, window time.Duration) string {
+	w := int(min(window, res.Elapsed) / time.Second)
+	var means []string
+	for from := 0; from+5 <= w; from += 5 {
+		means = append(means, fmt.Sprintf("%.0f", res.RateBetween(from, from+5)))
+	}
+	return fmt.Sprintf("Acknowledged records/s, mean of each 5 s of the load: %s. From second %d to second %d, once the ingesters' memory had filled and flushing paced the load: %.0f/s.",
+		strings.Join(means, ", "), w/3, w, res.RateBetween(w/3, w))
 }
 
 // poll calls cond every period until it returns nil or d passes; it returns the last error.
