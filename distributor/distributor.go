@@ -205,20 +205,65 @@ func (d *Distributor) replicate(ctx context.Context, tenant string, c *converted
 		cancel()
 		d.recycle(c)
 	}
+	pro := &promotionGate{send: func(ids map[string][]uint64) { d.promote(tenant, ids) }}
 	err = dsring.DoBatchWithOptions(ctx, dsring.Write, pr, keys, func(inst dsring.InstanceDesc, idx []int) error {
 		err := d.pushTo(client.WithTenant(wctx, tenant), inst.Addr, enc, pr.Sets, idx)
 		if err != nil {
 			level.Debug(d.logger).Log("msg", "push to ingester failed", "addr", inst.Addr, "err", err)
 			if refused(err) {
-				d.promote(tenant, c, pr.Sets, inst.Addr, idx)
+				// The ids are taken now: c's memory is reused once every write is done.
+				pro.add(promotions(c, pr.Sets, inst.Addr, idx))
 			}
 		}
 		return err
 	}, dsring.DoBatchOptions{Cleanup: cleanup, IsClientError: isClientError})
+	pro.decide(err == nil)
 	if err != nil {
 		return wrapIngesterError(err)
 	}
 	return nil
+}
+
+// promotionGate holds back the promotions of a push until its quorum is known, and
+// drops them if the push failed. The client retries a failed push, and the owner, no
+// longer full, may take it then and flush it: promoted, the next replica would flush the
+// same records at about the same time, and ClickHouse could store them twice (same ids,
+// so counts stay exact). A record of a failed push that no retry brings to its owner is
+// still flushed by the next replica's fallback, later; it was never acknowledged.
+type promotionGate struct {
+	mu      sync.Mutex
+	decided bool
+	ok      bool
+	held    []map[string][]uint64
+	send    func(map[string][]uint64) // does not block
+}
+
+// add sends ids once the push is known to have reached quorum.
+func (g *promotionGate) add(ids map[string][]uint64) {
+	if len(ids) == 0 {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case !g.decided:
+		g.held = append(g.held, ids)
+	case g.ok:
+		g.send(ids)
+	}
+}
+
+// decide settles the push: ok sends what was held back, else it is dropped.
+func (g *promotionGate) decide(ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.decided, g.ok = true, ok
+	if ok {
+		for _, ids := range g.held {
+			g.send(ids)
+		}
+	}
+	g.held = nil
 }
 
 // pushTo sends the ingester at addr its share of a push (idx), as the bytes it writes to
@@ -298,12 +343,12 @@ func refused(err error) bool {
 	return c == codes.ResourceExhausted || c == codes.Unavailable
 }
 
-// promote tells the other replicas of the streams and traces at idx whose owner is addr
-// that the owner refused them, so the next-ranked replica flushes them when their epoch
-// closes instead of waiting for a release that will not come. Best effort: a replica
-// that misses it flushes later, as it would anyway.
-func (d *Distributor) promote(tenant string, c *converted, sets [][]string, addr string, idx []int) {
-	for other, ids := range promotions(c, sets, addr, idx) {
+// promote tells each replica in byAddr that the owner of the records ids refused them
+// (promotions), so the next-ranked replica flushes them when their epoch closes instead
+// of waiting for a release that will not come. Best effort: a replica that misses it
+// flushes later, as it would anyway.
+func (d *Distributor) promote(tenant string, byAddr map[string][]uint64) {
+	for other, ids := range byAddr {
 		go func() {
 			cl, err := d.pool.Get(other)
 			if err != nil {

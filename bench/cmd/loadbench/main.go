@@ -647,6 +647,9 @@ func (h *harness) strata(ctx context.Context, title, short string, start topolog
 		if res.FirstErr != "" {
 			p.Notes = append(p.Notes, "First error: "+firstLine(res.FirstErr))
 		}
+		if qerr == nil && len(procs) > 1 {
+			p.Notes = append(p.Notes, ingesterCounters(procs)...)
+		}
 		if qerr != nil {
 			t.Errorf("not all acknowledged records queryable within %s: %v", o.queryableTimeout, qerr)
 			p.Notes = append(p.Notes, h.lateRecords(ctx, c, db, procs, res.Acked)...)
@@ -680,6 +683,19 @@ const lateWait = 150 * time.Second
 // say (promotions, releases, refusals, flush errors), then whether the missing records
 // arrive within lateWait (a replica waiting out -ingester.release-grace) or not.
 func (h *harness) lateRecords(ctx context.Context, c *clickhouse.Client, db string, procs []*cluster.Process, acked int64) []string {
+	notes := ingesterCounters(procs)
+	t0 := time.Now()
+	stored, err := waitStored(ctx, c, db, acked, lateWait, time.Second)
+	if err != nil {
+		return append(notes, fmt.Sprintf("Still %d acknowledged records missing %s after the check failed (%v).", acked-int64(stored), lateWait, err))
+	}
+	return append(notes, fmt.Sprintf("The missing records arrived %.0f s after the check failed: late, not lost.", time.Since(t0).Seconds()))
+}
+
+// ingesterCounters lists each process's non-zero ingester counters (promotions,
+// releases, repeats refused, refusals, flush errors): what the replicas did for a run's
+// counts.
+func ingesterCounters(procs []*cluster.Process) []string {
 	var notes []string
 	for _, pr := range procs {
 		body, err := httpGet(pr.HTTPURL() + "/metrics")
@@ -695,15 +711,10 @@ func (h *harness) lateRecords(ctx context.Context, c *clickhouse.Client, db stri
 			}
 		}
 		if len(counters) > 0 {
-			notes = append(notes, fmt.Sprintf("%s when the check failed: `%s`", pr.Name, strings.Join(counters, "`, `")))
+			notes = append(notes, fmt.Sprintf("%s ingester counters: `%s`", pr.Name, strings.Join(counters, "`, `")))
 		}
 	}
-	t0 := time.Now()
-	stored, err := waitStored(ctx, c, db, acked, lateWait, time.Second)
-	if err != nil {
-		return append(notes, fmt.Sprintf("Still %d acknowledged records missing %s after the check failed (%v).", acked-int64(stored), lateWait, err))
-	}
-	return append(notes, fmt.Sprintf("The missing records arrived %.0f s after the check failed: late, not lost.", time.Since(t0).Seconds()))
+	return notes
 }
 
 // waitStored polls until the phase's database holds acked log rows, for at most d. The
