@@ -270,8 +270,9 @@ func (g *promotionGate) decide(ok bool) {
 // its WAL unchanged: handed over if it runs in this process, else over gRPC.
 func (d *Distributor) pushTo(ctx context.Context, addr string, enc *pushEncoder, sets [][]string, idx []int) error {
 	if in := d.pool.Local(addr); in != nil {
-		// The ingester keeps the bytes: they cannot come from a kept buffer.
-		lp, ok, err := enc.located(sets, addr, idx)
+		// The ingester keeps the bytes: they come from its own retired pushes, not from a
+		// buffer kept here.
+		lp, ok, err := enc.located(sets, addr, idx, in.PushBuffer)
 		if err != nil {
 			return err
 		}

@@ -186,12 +186,13 @@ func (e *pushEncoder) request(buf []byte, sets [][]string, addr string, idx []in
 
 // direct returns addr's request in new memory, each stream and trace encoded in place.
 func (e *pushEncoder) direct(sets [][]string, addr string, idx []int) ([]byte, error) {
-	return e.write(sets, addr, idx, nil)
+	return e.write(sets, addr, idx, nil, nil)
 }
 
 // located is direct for a share of log streams alone, with its records located for an
-// ingester in this process; ok is false when idx names a trace.
-func (e *pushEncoder) located(sets [][]string, addr string, idx []int) (lp *client.LocatedPush, ok bool, err error) {
+// ingester in this process, written into memory from buffer when it has some; ok is
+// false when idx names a trace.
+func (e *pushEncoder) located(sets [][]string, addr string, idx []int, buffer func(size int) []byte) (lp *client.LocatedPush, ok bool, err error) {
 	records := 0
 	for _, i := range idx {
 		if i >= len(e.c.streams) {
@@ -204,22 +205,38 @@ func (e *pushEncoder) located(sets [][]string, addr string, idx []int) (lp *clie
 		Streams: make([]*pb.LogStream, 0, len(idx)),
 		Records: make([]client.LocatedRecord, 0, records),
 	}
-	if lp.Raw, err = e.write(sets, addr, idx, lp); err != nil {
+	if lp.Raw, err = e.write(sets, addr, idx, lp, buffer); err != nil {
 		return nil, false, err
 	}
 	return lp, true, nil
 }
 
-// write encodes addr's request into new memory; with loc, it also locates the records
-// of its streams in loc.
-func (e *pushEncoder) write(sets [][]string, addr string, idx []int, loc *client.LocatedPush) ([]byte, error) {
+// pushHeadroom: memory for a push an ingester reuses is 1/pushHeadroom larger than the
+// push, so that pushes of about the same size fit in it after it retires.
+const pushHeadroom = 32
+
+// write encodes addr's request into memory from buffer, or new memory; with loc, it
+// also locates the records of its streams in loc.
+func (e *pushEncoder) write(sets [][]string, addr string, idx []int, loc *client.LocatedPush, buffer func(size int) []byte) ([]byte, error) {
 	sizes := make([]int, len(idx))
 	size := len(e.head)
 	for k, i := range idx {
 		sizes[k] = e.bodySize(i)
 		size += sizes[k] + entrySize(sets, addr, i)
 	}
-	out := append(make([]byte, 0, size), e.head...)
+	var out []byte
+	if buffer != nil {
+		out = buffer(size)
+	}
+	if cap(out) < size {
+		c := size
+		if buffer != nil {
+			// Reused for later pushes, the memory fits those a little larger too.
+			c += size / pushHeadroom
+		}
+		out = make([]byte, 0, c)
+	}
+	out = append(out[:0], e.head...)
 	var err error
 	for k, i := range idx {
 		body := func(out []byte) ([]byte, error) { return e.appendBody(out, i) }

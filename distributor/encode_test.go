@@ -154,7 +154,9 @@ func TestRequestBuffersDropHugeOnes(t *testing.T) {
 // the records it writes. The located request is the bytes direct writes; its head
 // decodes to the tenant and resources alone; each located record is, in order, the next
 // record of the request, with its own id, time and resource, in the stream whose id,
-// labels and placement the request gives it. A share with a trace is not located.
+// labels and placement the request gives it, also when it is written into a used
+// buffer (an ingester's retired push, full of other bytes). A share with a trace is not
+// located.
 func TestLocatedPushNamesEveryRecord(t *testing.T) {
 	c := convertLogs("team-a", testValidator(), generatedLogs(t, 0))
 	addrs := []string{"10.0.0.1:9095", "10.0.0.2:9095", "10.0.0.3:9095"}
@@ -163,8 +165,15 @@ func TestLocatedPushNamesEveryRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, addr := range addrs {
-		lp, ok, err := enc.located(sets, addr, byAddr[addr])
+	used := func(size int) []byte { // a retired push's memory, larger than asked
+		return bytes.Repeat([]byte{0xa5}, size+100)[:7]
+	}
+	for k, addr := range addrs {
+		buffer := used
+		if k == 0 {
+			buffer = nil
+		}
+		lp, ok, err := enc.located(sets, addr, byAddr[addr], buffer)
 		if err != nil || !ok {
 			t.Fatalf("%s: located: ok %v, %v", addr, ok, err)
 		}
@@ -223,7 +232,7 @@ func TestLocatedPushNamesEveryRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := tenc.located([][]string{{"a"}, {"a"}}, "a", []int{0, 1}); ok || err != nil {
+	if _, ok, err := tenc.located([][]string{{"a"}, {"a"}}, "a", []int{0, 1}, nil); ok || err != nil {
 		t.Fatalf("a share of traces: located ok %v, %v; want not located", ok, err)
 	}
 }

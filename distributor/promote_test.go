@@ -65,6 +65,8 @@ func (s *switchIngester) PushRaw(context.Context, *pb.RawPushRequest) (*pb.PushR
 	return &pb.PushResponse{}, nil
 }
 
+func (*switchIngester) PushBuffer(int) []byte { return nil }
+
 func (s *switchIngester) PushLocated(ctx context.Context, lp *client.LocatedPush) (*pb.PushResponse, error) {
 	return s.PushRaw(ctx, &pb.RawPushRequest{Request: lp.Raw})
 }

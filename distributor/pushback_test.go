@@ -59,6 +59,8 @@ func (f *fullIngester) PushRaw(context.Context, *pb.RawPushRequest) (*pb.PushRes
 	return &pb.PushResponse{}, nil
 }
 
+func (*fullIngester) PushBuffer(int) []byte { return nil }
+
 func (f *fullIngester) PushLocated(ctx context.Context, lp *client.LocatedPush) (*pb.PushResponse, error) {
 	return f.PushRaw(ctx, &pb.RawPushRequest{Request: lp.Raw})
 }

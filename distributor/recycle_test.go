@@ -43,6 +43,8 @@ func (g *gatedIngester) PushRaw(context.Context, *pb.RawPushRequest) (*pb.PushRe
 	return &pb.PushResponse{}, nil
 }
 
+func (*gatedIngester) PushBuffer(int) []byte { return nil }
+
 func (g *gatedIngester) PushLocated(ctx context.Context, lp *client.LocatedPush) (*pb.PushResponse, error) {
 	return g.PushRaw(ctx, &pb.RawPushRequest{Request: lp.Raw})
 }

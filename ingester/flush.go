@@ -736,6 +736,14 @@ func (i *Ingester) retire(now time.Time) {
 		}
 		delete(i.bySeq, e.seq)
 		i.memBytes -= e.bytes
+		if i.readers == 0 {
+			for _, p := range e.pushes {
+				if p.own {
+					i.bufs.put(p.raw)
+					p.raw = nil
+				}
+			}
+		}
 		e.logs, e.spans, e.pushes = nil, nil, nil
 	}
 	if len(keep) < len(i.epochs) {

@@ -22,6 +22,7 @@ import (
 // What many records share (tenant, resources, stream labels, placements) is decoded.
 type heldPush struct {
 	raw       []byte // the marshalled PushRequest
+	own       bool   // raw is this push's memory alone, to reuse once it retires
 	tenant    string
 	resources []*pb.Resource
 	streams   []*pb.LogStream // labels, id and placement of its streams; no records
@@ -123,7 +124,7 @@ func locatedPush(lp *client.LocatedPush) (*scannedPush, error) {
 	if err != nil {
 		return nil, err
 	}
-	sp.push.raw, sp.push.streams = lp.Raw, lp.Streams
+	sp.push.raw, sp.push.streams, sp.push.own = lp.Raw, lp.Streams, true
 	sp.logs = make([]logEntry, len(lp.Records))
 	for k, r := range lp.Records {
 		sp.logs[k] = logEntry{stream: r.Stream, res: r.Resource, id: r.ID, ts: r.Time, off: r.Off, n: r.Len}

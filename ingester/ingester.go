@@ -149,6 +149,7 @@ type Ingester struct {
 	heapLive   int64      // live heap the last GC measured
 	heapMem    int64      // memBytes when that reading was first seen
 	heapCycle  uint64     // the GC cycle of the reading
+	heapPool   int64      // bytes in bufs at the reading: live heap, yet free for pushes
 	heapSeenAt int64      // when it was first seen, unix ns
 	gcMu       sync.Mutex // one collectIfStale at a time
 
@@ -171,6 +172,11 @@ type Ingester struct {
 	// waitFailed is set when a push waited all of -ingester.push-wait in vain (ClickHouse
 	// down, say), and cleared when a push is admitted: meanwhile Admit refuses at once.
 	waitFailed atomic.Bool
+
+	// bufs keeps retired pushes' memory for new ones (PushBuffer). readers counts the
+	// queries reading held records outside the lock, which pins every push; guarded by mu.
+	bufs    pushBuffers
+	readers int
 }
 
 // HealthyRing is the part of the ring the flush-ownership protocol reads.
@@ -209,6 +215,7 @@ func New(cfg Config, store Store, overrides *limits.Overrides, peers *client.Poo
 		batches:     make(chan *flushBatch, max(1, cfg.FlushConcurrency)+1),
 		epochClosed: make(chan struct{}, 1),
 		freed:       make(chan struct{}),
+		bufs:        pushBuffers{max: cfg.MaxMemoryBytes / 8},
 	}
 	i.Service = services.NewBasicService(i.starting, i.running, i.stopping).WithName("ingester")
 	return i
@@ -387,6 +394,10 @@ func (i *Ingester) PushLocated(ctx context.Context, lp *client.LocatedPush) (*pb
 	}
 	return i.keepScanned(sp)
 }
+
+// PushBuffer returns memory of a retired push for a push of size bytes a distributor in
+// this process is about to write and hand over (PushLocated), or nil.
+func (i *Ingester) PushBuffer(size int) []byte { return i.bufs.get(size) }
 
 // keep writes body (a marshalled PushRequest) to the WAL and adds its records to
 // memory, which holds body from then on.
@@ -735,7 +746,7 @@ func (i *Ingester) CheckReady(ctx context.Context) error {
 func (i *Ingester) heapInUse(mem int64) int64 {
 	i.heapMu.Lock()
 	defer i.heapMu.Unlock()
-	return i.heapLive + mem - i.heapMem
+	return i.heapLive - i.heapPool + mem - i.heapMem
 }
 
 // refreshHeap reads the GC's live heap measure, at most every 100ms.
@@ -763,9 +774,10 @@ func (i *Ingester) readHeap() {
 		return
 	}
 	mem := i.memoryBytes()
+	pool := i.bufs.size()
 	i.heapMu.Lock()
 	defer i.heapMu.Unlock()
-	i.heapLive, i.heapMem, i.heapCycle, i.heapSeenAt = live, mem, cycle, time.Now().UnixNano()
+	i.heapLive, i.heapMem, i.heapPool, i.heapCycle, i.heapSeenAt = live, mem, pool, cycle, time.Now().UnixNano()
 }
 
 // collectIfStale collects garbage when no GC has run for two seconds, so heapInUse starts

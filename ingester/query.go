@@ -35,6 +35,7 @@ func (i *Ingester) QueryLogs(req *pb.QueryLogsRequest, srv grpc.ServerStreamingS
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
 	entries, flushIDs := i.snapshotLogs(tenant, req.Start, req.End)
+	defer i.doneReading()
 	resp := &pb.QueryLogsResponse{FlushIds: flushIDs}
 	var b logChunk
 	var dec logDecoder
@@ -80,6 +81,7 @@ func (i *Ingester) QuerySpans(req *pb.QuerySpansRequest, srv grpc.ServerStreamin
 		return err
 	}
 	entries, flushIDs := i.snapshotSpans(tenant, req)
+	defer i.doneReading()
 	resp := &pb.QuerySpansResponse{FlushIds: flushIDs}
 	var b spanChunk
 	for k := range entries {
@@ -127,6 +129,7 @@ func (i *Ingester) queryable() error {
 func (i *Ingester) snapshotLogs(tenant string, start, end int64) ([]heldLog, []uint64) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
+	i.readers++
 	var out []heldLog
 	var ids []uint64
 	for _, e := range i.epochs {
@@ -146,6 +149,14 @@ func (i *Ingester) snapshotLogs(tenant string, start, end int64) ([]heldLog, []u
 	return out, ids
 }
 
+// doneReading ends the read of a snapshot (snapshotLogs, snapshotSpans): the pushes it
+// named may be reused once no query reads any.
+func (i *Ingester) doneReading() {
+	i.mu.Lock()
+	i.readers--
+	i.mu.Unlock()
+}
+
 // heldFlushIDs adds e's id to ids when e holds records of the query's tenant and
 // range (held; released ones too, since this ingester may have stored them before
 // another replica did). Storage rows under e's id are copies of e's records, so other
@@ -162,6 +173,7 @@ func heldFlushIDs(ids []uint64, e *epoch, held bool) []uint64 {
 func (i *Ingester) snapshotSpans(tenant string, req *pb.QuerySpansRequest) ([]heldSpan, []uint64) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
+	i.readers++
 	var out []heldSpan
 	var ids []uint64
 	for _, e := range i.epochs {

@@ -40,6 +40,9 @@ type LocalIngester interface {
 	// PushLocated is PushRaw for a request of log streams whose writer located its
 	// records.
 	PushLocated(ctx context.Context, req *LocatedPush) (*pb.PushResponse, error)
+	// PushBuffer returns memory to write a LocatedPush of size bytes into (the memory of
+	// a push the ingester no longer holds), or nil.
+	PushBuffer(size int) []byte
 	// Admit returns the error a push arriving now would get for the ingester's state
 	// (memory or WAL limit, with no room left to wait for a flush or after a wait in
 	// vain; not running), or nil.
@@ -52,6 +55,8 @@ type LocalIngester interface {
 // The writer vouches for what the scan checks: the wire format and valid UTF-8 in every
 // string of a record.
 type LocatedPush struct {
+	// Raw is the request's memory alone: the ingester keeps it, and reuses it once it no
+	// longer holds the records.
 	Raw []byte
 	// HeadLen is the length of the request's head: its tenant and resources, which come
 	// before every stream.
