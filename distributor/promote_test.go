@@ -5,7 +5,6 @@ import (
 	"maps"
 	"net"
 	"reflect"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,24 +52,6 @@ func (p *promoteRecorder) Promote(_ context.Context, req *pb.PromoteRequest) (*p
 	return &pb.PromoteResponse{}, nil
 }
 
-// switchIngester refuses pushes as a full ingester does while refuse is set.
-type switchIngester struct{ refuse atomic.Bool }
-
-func (s *switchIngester) Admit() error { return nil }
-
-func (s *switchIngester) PushRaw(context.Context, *pb.RawPushRequest) (*pb.PushResponse, error) {
-	if s.refuse.Load() {
-		return nil, status.Error(codes.ResourceExhausted, "ingester is at its memory limit")
-	}
-	return &pb.PushResponse{}, nil
-}
-
-func (*switchIngester) PushBuffer(int) []byte { return nil }
-
-func (s *switchIngester) PushLocated(ctx context.Context, lp *client.LocatedPush) (*pb.PushResponse, error) {
-	return s.PushRaw(ctx, &pb.RawPushRequest{Request: lp.Raw})
-}
-
 // TestPromotesOnlyAcknowledgedPushes: when the owner refuses a push, the other replicas
 // are told to flush its records themselves only if the push still reached quorum. A
 // failed push is retried by its client, and its owner may take it then.
@@ -79,7 +60,7 @@ func TestPromotesOnlyAcknowledgedPushes(t *testing.T) {
 	flagext.DefaultValues(&lim)
 	pool := client.NewPool(16 << 20)
 	var r quorumRing
-	ingesters := make([]*switchIngester, 3)
+	ingesters := make([]*fullIngester, 3)
 	recorders := make([]*promoteRecorder, 3)
 	for k := range ingesters {
 		lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -91,7 +72,7 @@ func TestPromotesOnlyAcknowledgedPushes(t *testing.T) {
 		pb.RegisterIngesterServer(srv, recorders[k])
 		go srv.Serve(lis)
 		t.Cleanup(srv.Stop)
-		ingesters[k] = &switchIngester{}
+		ingesters[k] = &fullIngester{}
 		addr := lis.Addr().String()
 		pool.SetLocal(addr, ingesters[k]) // pushes are handed over; promotions go over gRPC
 		r = append(r, dsring.InstanceDesc{Addr: addr, State: dsring.ACTIVE, Timestamp: time.Now().Unix()})
@@ -100,8 +81,8 @@ func TestPromotesOnlyAcknowledgedPushes(t *testing.T) {
 		r, pool, limits.NewOverrides(lim), prometheus.NewRegistry(), log.NewNopLogger())
 
 	// The owner (first in every replica set) and one more replica refuse: no quorum.
-	ingesters[0].refuse.Store(true)
-	ingesters[1].refuse.Store(true)
+	ingesters[0].full.Store(true)
+	ingesters[1].full.Store(true)
 	if _, err := d.PushLogs(context.Background(), "team-a", generatedLogs(t, 0)); status.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("push refused by two of three replicas: %v, want ResourceExhausted", err)
 	}
@@ -113,7 +94,7 @@ func TestPromotesOnlyAcknowledgedPushes(t *testing.T) {
 	}
 
 	// Only the owner refuses: the push is acknowledged, and both others are promoted.
-	ingesters[1].refuse.Store(false)
+	ingesters[1].full.Store(false)
 	res, err := d.PushLogs(context.Background(), "team-a", generatedLogs(t, 2000))
 	if err != nil || res.Accepted == 0 {
 		t.Fatalf("push refused by the owner alone: %+v, %v", res, err)
