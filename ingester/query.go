@@ -125,7 +125,8 @@ func (i *Ingester) queryable() error {
 
 // snapshotLogs copies, under the lock, the tenant's live entries in [start, end) and the
 // flush ids the querier must exclude from ClickHouse (heldFlushIDs). Entries are small
-// and their records immutable, so the matching runs without the lock.
+// and their records immutable, so the matching runs without the lock; the caller calls
+// doneReading when it no longer reads them, and until then no retired push is reused.
 func (i *Ingester) snapshotLogs(tenant string, start, end int64) ([]heldLog, []uint64) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -170,6 +171,7 @@ func heldFlushIDs(ids []uint64, e *epoch, held bool) []uint64 {
 	return ids
 }
 
+// snapshotSpans is snapshotLogs for spans, by time range or trace id.
 func (i *Ingester) snapshotSpans(tenant string, req *pb.QuerySpansRequest) ([]heldSpan, []uint64) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
