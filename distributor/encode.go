@@ -190,8 +190,8 @@ func (e *pushEncoder) direct(sets [][]string, addr string, idx []int) ([]byte, e
 }
 
 // located is direct for a share of log streams alone, with its records located for an
-// ingester in this process, written into memory from buffer when it has some; ok is
-// false when idx names a trace.
+// ingester in this process, written into memory from buffer (the ingester's) when it is
+// set; ok is false when idx names a trace.
 func (e *pushEncoder) located(sets [][]string, addr string, idx []int, buffer func(size int) []byte) (lp *client.LocatedPush, ok bool, err error) {
 	records := 0
 	for _, i := range idx {
@@ -211,10 +211,6 @@ func (e *pushEncoder) located(sets [][]string, addr string, idx []int, buffer fu
 	return lp, true, nil
 }
 
-// pushHeadroom: memory for a push an ingester reuses is 1/pushHeadroom larger than the
-// push, so that pushes of about the same size fit in it after it retires.
-const pushHeadroom = 32
-
 // write encodes addr's request into memory from buffer, or new memory; with loc, it
 // also locates the records of its streams in loc.
 func (e *pushEncoder) write(sets [][]string, addr string, idx []int, loc *client.LocatedPush, buffer func(size int) []byte) ([]byte, error) {
@@ -229,12 +225,7 @@ func (e *pushEncoder) write(sets [][]string, addr string, idx []int, loc *client
 		out = buffer(size)
 	}
 	if cap(out) < size {
-		c := size
-		if buffer != nil {
-			// Reused for later pushes, the memory fits those a little larger too.
-			c += size / pushHeadroom
-		}
-		out = make([]byte, 0, c)
+		out = make([]byte, 0, size)
 	}
 	out = append(out[:0], e.head...)
 	var err error

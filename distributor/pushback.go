@@ -9,11 +9,12 @@ import (
 
 // pushBack returns the refusal of the ingester running in this process when it is the
 // only ingester in the ring and is refusing writes (at its memory or WAL limit with no
-// room left for pushes to wait in or after a wait in vain, or stopping), else nil. Every push would end in that refusal, so the receivers answer it
-// before reading the request: a single-process Strata under more load than its flushes
-// keep up with had decoded, validated and encoded a fifth of its requests only for its
-// ingester to turn them away. With other ingesters in the ring a push may still reach a
-// quorum, and this is nil.
+// room left for pushes to wait in or after a wait in vain, or stopping), else nil.
+// Every push would end in that refusal, so the receivers answer it before reading the
+// request: a single-process Strata under more load than its flushes keep up with had
+// decoded, validated and encoded a fifth of its requests only for its ingester to turn
+// them away. With other ingesters in the ring a push may still reach a quorum, and this
+// is nil.
 func (d *Distributor) pushBack() error {
 	if d.ring == nil || d.pool == nil || d.ring.InstancesCount() != 1 {
 		return nil

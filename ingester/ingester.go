@@ -395,9 +395,16 @@ func (i *Ingester) PushLocated(ctx context.Context, lp *client.LocatedPush) (*pb
 	return i.keepScanned(sp)
 }
 
-// PushBuffer returns memory of a retired push for a push of size bytes a distributor in
-// this process is about to write and hand over (PushLocated), or nil.
-func (i *Ingester) PushBuffer(size int) []byte { return i.bufs.get(size) }
+// PushBuffer returns memory for a push of size bytes a distributor in this process is
+// about to write and hand over (PushLocated): a retired push's, else new memory
+// 1/pushHeadroom larger than the push, so that pushes of about the same size fit in it
+// once it retires in turn.
+func (i *Ingester) PushBuffer(size int) []byte {
+	if b := i.bufs.get(size); b != nil {
+		return b
+	}
+	return make([]byte, 0, size+size/pushHeadroom)
+}
 
 // keep writes body (a marshalled PushRequest) to the WAL and adds its records to
 // memory, which holds body from then on.

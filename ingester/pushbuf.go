@@ -14,6 +14,10 @@ type pushBuffers struct {
 	max   int64 // bound on bytes
 }
 
+// pushHeadroom: new memory for a push is 1/pushHeadroom larger than the push
+// (Ingester.PushBuffer).
+const pushHeadroom = 32
+
 // get returns an empty buffer of at least size bytes of capacity, the smallest kept,
 // or nil.
 func (p *pushBuffers) get(size int) []byte {

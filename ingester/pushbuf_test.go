@@ -32,7 +32,7 @@ func TestPushBuffersAreBounded(t *testing.T) {
 }
 
 // pushLocated hands i records from+1 .. from+n of one stream as a distributor in its
-// process does: written into memory from PushBuffer when it has some.
+// process does: written into memory from PushBuffer.
 func pushLocated(t *testing.T, i *Ingester, tenant string, from, n int) {
 	t.Helper()
 	ts := time.Now().UnixNano()
@@ -42,9 +42,6 @@ func pushLocated(t *testing.T, i *Ingester, tenant string, from, n int) {
 	}
 	raw, headLen := logsOnly(t, &pb.PushRequest{Tenant: tenant, Resources: []*pb.Resource{{ServiceName: "svc"}}, Streams: []*pb.LogStream{st}})
 	buf := i.PushBuffer(len(raw))
-	if buf == nil {
-		buf = make([]byte, 0, len(raw))
-	}
 	if _, err := i.PushLocated(context.Background(), locate(t, append(buf, raw...), headLen)); err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +55,10 @@ func TestRetiredPushMemoryIsReused(t *testing.T) {
 	i := testIngester(t, ch, t.TempDir(), func(c *Config) { c.FlushCheckPeriod = time.Hour })
 	defer services.StopAndAwaitTerminated(context.Background(), i)
 	const per = 300
+	// With nothing kept, new memory has room for a slightly larger push.
+	if b := i.PushBuffer(1000); len(b) != 0 || cap(b) < 1000+1000/pushHeadroom {
+		t.Fatalf("PushBuffer(1000) = len %d cap %d, want empty with headroom", len(b), cap(b))
+	}
 	flush := func() {
 		t.Helper()
 		if pending := i.flushPass(context.Background(), time.Now(), true); pending != 0 {

@@ -40,8 +40,9 @@ type LocalIngester interface {
 	// PushLocated is PushRaw for a request of log streams whose writer located its
 	// records.
 	PushLocated(ctx context.Context, req *LocatedPush) (*pb.PushResponse, error)
-	// PushBuffer returns memory to write a LocatedPush of size bytes into (the memory of
-	// a push the ingester no longer holds), or nil.
+	// PushBuffer returns empty memory of at least size bytes to write a LocatedPush into:
+	// a push's the ingester no longer holds, or new memory it will reuse in turn. Nil
+	// leaves the writer to allocate.
 	PushBuffer(size int) []byte
 	// Admit returns the error a push arriving now would get for the ingester's state
 	// (memory or WAL limit, with no room left to wait for a flush or after a wait in
