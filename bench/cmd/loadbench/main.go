@@ -591,10 +591,11 @@ func (h *harness) strata(ctx context.Context, title, short string, start topolog
 		lctx, cancelLoad := context.WithCancel(ctx)
 		defer cancelLoad()
 		var profWG sync.WaitGroup
+		var cpuProfiles []string
 		profWG.Add(1)
 		go func() {
 			defer profWG.Done()
-			h.profile(lctx, short, profiled)
+			cpuProfiles = h.profile(lctx, short, profiled)
 		}()
 		log.Printf("%s: sending to %v with %d clients for %s (at most %d records)", short, targets, o.clients, o.duration, o.maxRecords)
 		m0, st0 := s.Mark(), s.MarkStats()
@@ -622,6 +623,7 @@ func (h *harness) strata(ctx context.Context, title, short string, start topolog
 		m2, st2 := s.Mark(), s.MarkStats()
 		untilQueryable := time.Since(loadStart)
 		profWG.Wait()
+		h.summarize(short, profiled, cpuProfiles)
 		for k, path := range heaps {
 			if path == "" {
 				continue
@@ -795,42 +797,55 @@ func firstLine(s string) string {
 }
 
 // profile takes a CPU profile of each profiled process at the same time, during the load,
-// and summarises it with `go tool pprof -top`.
-func (h *harness) profile(ctx context.Context, phase string, procs []*cluster.Process) {
+// and returns the saved paths in procs' order ("" where the fetch failed). Summarising
+// them is left to summarize, after the phase's measurements: `go tool pprof` costs
+// about 0.6 CPU-seconds a run, and three runs per profile inside the load window took
+// that CPU from the processes under test (the raw phase has no such guest).
+func (h *harness) profile(ctx context.Context, phase string, procs []*cluster.Process) []string {
+	paths := make([]string, len(procs))
 	select {
 	case <-ctx.Done():
-		return
+		return paths
 	case <-time.After(h.o.profileAfter):
 	}
 	var wg sync.WaitGroup
-	for _, pr := range procs {
+	for k, pr := range procs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			name := fmt.Sprintf("%s-%s.cpu.prof", phase, pr.Name)
 			url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", pr.HTTPURL(), int(h.o.profile.Seconds()))
-			path := h.fetch(ctx, name, url, h.o.profile+20*time.Second)
-			if path == "" {
-				return
-			}
-			flat, err := bench.PprofTop(h.o.goBin, path, 30)
-			if err != nil {
-				log.Printf("%s: %v\n%s", name, err, flat)
-				return
-			}
-			cum, _ := bench.PprofTop(h.o.goBin, path, 40, "-cum")
-			top := filepath.Join(h.o.results, strings.TrimSuffix(name, ".prof")+".top.txt")
-			os.WriteFile(top, []byte(flat+"\n---- by cumulative time\n"+cum), 0o644)
-			where, err := bench.Breakdown(h.o.goBin, path, hotFrames)
-			if err != nil {
-				where = err.Error()
-			}
-			h.mu.Lock()
-			h.tops = append(h.tops, fmt.Sprintf("#### %s: %s (`%s`, listings in `%s`)\n\n%s\n```\n%s```\n", phase, pr.Name, path, top, where, trimTop(flat, 20)))
-			h.mu.Unlock()
+			paths[k] = h.fetch(ctx, name, url, h.o.profile+20*time.Second)
 		}()
 	}
 	wg.Wait()
+	return paths
+}
+
+// summarize adds `go tool pprof -top` summaries and the hot path's breakdown of the CPU
+// profiles that profile saved to the report, and writes their listings next to them.
+func (h *harness) summarize(phase string, procs []*cluster.Process, paths []string) {
+	for k, path := range paths {
+		if path == "" {
+			continue
+		}
+		name := fmt.Sprintf("%s-%s.cpu.prof", phase, procs[k].Name)
+		flat, err := bench.PprofTop(h.o.goBin, path, 30)
+		if err != nil {
+			log.Printf("%s: %v\n%s", name, err, flat)
+			continue
+		}
+		cum, _ := bench.PprofTop(h.o.goBin, path, 40, "-cum")
+		top := filepath.Join(h.o.results, strings.TrimSuffix(name, ".prof")+".top.txt")
+		os.WriteFile(top, []byte(flat+"\n---- by cumulative time\n"+cum), 0o644)
+		where, err := bench.Breakdown(h.o.goBin, path, hotFrames)
+		if err != nil {
+			where = err.Error()
+		}
+		h.mu.Lock()
+		h.tops = append(h.tops, fmt.Sprintf("#### %s: %s (`%s`, listings in `%s`)\n\n%s\n```\n%s```\n", phase, procs[k].Name, path, top, where, trimTop(flat, 20)))
+		h.mu.Unlock()
+	}
 }
 
 // hotFrames are the hot path's stages, in request order; nested ones are indented.
