@@ -295,6 +295,7 @@ func TestRetireWaitsForWorkInFlight(t *testing.T) {
 	i := testIngester(t, chtest.New(t), t.TempDir(), func(c *Config) {
 		c.FlushCheckPeriod = time.Hour
 		c.MaxEpochAge = time.Hour
+		c.FlushedRetention = time.Hour
 	})
 	defer services.StopAndAwaitTerminated(context.Background(), i)
 	for _, inFlight := range []func(e *epoch) *int{
@@ -304,17 +305,20 @@ func TestRetireWaitsForWorkInFlight(t *testing.T) {
 		pushN(t, i, "t", 0, 5)
 		i.mu.Lock()
 		e := i.cur
-		*inFlight(e) = 1
 		i.mu.Unlock()
 		if pending := i.flushPass(context.Background(), time.Now(), true); pending != 0 {
 			t.Fatalf("%d records still pending", pending)
 		}
+		// Past the retention, only the work in flight keeps the epoch.
+		later := time.Now().Add(2 * time.Hour)
 		i.mu.Lock()
+		*inFlight(e) = 1
+		i.retire(later)
 		if !slices.Contains(i.epochs, e) || i.memBytes == 0 {
 			t.Error("an epoch with work in flight was retired")
 		}
 		*inFlight(e) = 0
-		i.retire(time.Now())
+		i.retire(later)
 		if slices.Contains(i.epochs, e) || i.memBytes != 0 {
 			t.Errorf("the epoch was not retired once its work was done (%d bytes held)", i.memBytes)
 		}

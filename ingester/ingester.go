@@ -165,6 +165,10 @@ type Ingester struct {
 	// epochClosed wakes the flush loop when a push closes a full epoch, so its flush need
 	// not wait for the next -ingester.flush-check-period.
 	epochClosed chan struct{}
+	// closedInPass does the same for a flush pass that waits for more work (takeMore):
+	// the flush loop is then inside the pass, and a pass run by anyone else must not
+	// race it for one signal.
+	closedInPass chan struct{}
 	// freed is closed, and replaced, when retired epochs free memory: pushes waiting for
 	// room (admitWaiting) look again. Guarded by mu.
 	freed   chan struct{}
@@ -211,11 +215,12 @@ func New(cfg Config, store Store, overrides *limits.Overrides, peers *client.Poo
 		cfg: cfg, store: store, overrides: overrides, peers: peers,
 		logger: log.With(logger, "component", "ingester"), m: newMetrics(reg),
 		ringOpts: newLifecycler, index: newIDIndex(indexedRecords(cfg)), bySeq: map[uint32]*epoch{}, earlyReleased: map[uint64]time.Time{}, promoted: map[uint64]time.Time{},
-		epochBase:   rand.Uint64() &^ 0xffffffff, // flush ids: random high half, counter low half
-		batches:     make(chan *flushBatch, max(1, cfg.FlushConcurrency)+1),
-		epochClosed: make(chan struct{}, 1),
-		freed:       make(chan struct{}),
-		bufs:        pushBuffers{max: cfg.MaxMemoryBytes / 8},
+		epochBase:    rand.Uint64() &^ 0xffffffff, // flush ids: random high half, counter low half
+		batches:      make(chan *flushBatch, max(1, cfg.FlushConcurrency)+1),
+		epochClosed:  make(chan struct{}, 1),
+		closedInPass: make(chan struct{}, 1),
+		freed:        make(chan struct{}),
+		bufs:         pushBuffers{max: cfg.MaxMemoryBytes / 8},
 	}
 	i.Service = services.NewBasicService(i.starting, i.running, i.stopping).WithName("ingester")
 	return i
@@ -430,9 +435,11 @@ func (i *Ingester) keepScanned(sp *scannedPush) (*pb.PushResponse, error) {
 		// a few thousand records over it went to ClickHouse as an INSERT of their own.
 		// Only between pushes: the WAL names each push's epoch.
 		i.closeEpoch(c, time.Now())
-		select {
-		case i.epochClosed <- struct{}{}:
-		default:
+		for _, wake := range []chan struct{}{i.epochClosed, i.closedInPass} {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
 		}
 	}
 	e := i.cur

@@ -57,6 +57,7 @@ func TestFlushSortsLogsAsStored(t *testing.T) {
 		t.Fatalf("collected %d works, want one of 150 records", len(works))
 	}
 	w := works[0]
+	defer i.doneFlushing(works) // or the stopping ingester waits for this work to end
 	w.flushBatch = i.getBatch()
 	if err := i.build(w, nil, false); err != nil {
 		t.Fatal(err)
@@ -173,6 +174,34 @@ func TestFlushBuildsTheNextBatchDuringAWrite(t *testing.T) {
 	}
 	if rows != 30 {
 		t.Fatalf("storage holds %d rows, want 30", rows)
+	}
+}
+
+// An epoch that a push closes while a pass writes joins that pass: its batch is built
+// during the pass's last INSERT instead of by the next pass, with ClickHouse idle. The
+// epoch being written is not taken up again: every record is stored once.
+func TestEpochClosedDuringAWriteJoinsThePass(t *testing.T) {
+	i, g, ch := gatedIngester(t, func(cfg *Config) { cfg.MaxEpochRecords = 10 })
+	done := make(chan int)
+	go func() { done <- i.flushPass(context.Background(), time.Now(), false) }()
+	waitFor(t, g.prepared, "first batch")
+	waitFor(t, g.prepared, "second batch")
+	pushN(t, i, "t", 100, 5)
+	pushN(t, i, "t", 105, 6) // closes the epoch of the five before it
+	g.release <- struct{}{}
+	waitFor(t, g.prepared, "third batch")
+	g.release <- struct{}{}
+	waitFor(t, g.prepared, "the batch of the epoch closed during the pass")
+	g.letGo()
+	if pending := <-done; pending != 0 {
+		t.Fatalf("%d records of closed epochs pending after the pass, want 0", pending)
+	}
+	var rows, ids uint64
+	if err := ch.Conn().QueryRow(context.Background(), "SELECT count(), uniqExact(id) FROM "+ch.Database()+".logs").Scan(&rows, &ids); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 35 || ids != 35 {
+		t.Fatalf("storage holds %d rows of %d ids, want 35 of 35", rows, ids)
 	}
 }
 
