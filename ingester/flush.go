@@ -216,12 +216,15 @@ func (i *Ingester) takeMore(ctx context.Context, failed *atomic.Bool, inFlight *
 			return nil
 		}
 		now := time.Now()
+		// The pass's writes change the flush state that collect reads (due).
+		i.flushStateMu.Lock()
 		i.mu.Lock()
 		var work []*flushWork
 		if !now.Before(i.nextFlush) {
 			work = i.collect(now, false)
 		}
 		i.mu.Unlock()
+		i.flushStateMu.Unlock()
 		if len(work) > 0 {
 			return work
 		}

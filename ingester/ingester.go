@@ -155,7 +155,8 @@ type Ingester struct {
 
 	flushMu sync.Mutex // one flush pass at a time
 	// flushStateMu guards the three fields below against a pass's concurrent flushes;
-	// between passes (collect, due) flushMu alone suffices.
+	// between passes (collect, due) flushMu alone suffices. takeMore collects while the
+	// pass's flushes run, so it holds flushStateMu (then mu).
 	flushStateMu   sync.Mutex
 	storageOKSince time.Time // zero while flushes fail; see package doc
 	backoff        time.Duration
