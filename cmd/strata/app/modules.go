@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/grafana/dskit/kv/codec"
 	"github.com/grafana/dskit/kv/memberlist"
@@ -134,6 +135,18 @@ func (a *App) initDistributor() (services.Service, error) {
 // to replicated ClickHouse tables warns at start.
 const replicatedRetention = 5 * time.Second
 
+// warnShortRetention logs, with replicated ClickHouse tables, that flushed records leave
+// the ingester before a replica may have them (replicatedRetention), and reports whether
+// it did.
+func warnShortRetention(cfg *Config, logger log.Logger) bool {
+	if !cfg.ClickHouse.Replicated || cfg.Ingester.FlushedRetention >= replicatedRetention {
+		return false
+	}
+	level.Warn(logger).Log("msg", "ClickHouse tables are replicated: a read that reaches a replica before a flush does misses it once the ingester drops the flushed records; set -ingester.flushed-retention above the replication lag (docs/scaling.md)",
+		"flushed_retention", cfg.Ingester.FlushedRetention)
+	return true
+}
+
 func (a *App) initIngester() (services.Service, error) {
 	listen := fmt.Sprintf("%s:%d", a.cfg.Server.GRPCListenAddress, a.cfg.Server.GRPCListenPort)
 	newLC := func() (*dsring.BasicLifecycler, error) {
@@ -143,10 +156,7 @@ func (a *App) initIngester() (services.Service, error) {
 		}
 		return lc, err
 	}
-	if a.cfg.ClickHouse.Replicated && a.cfg.Ingester.FlushedRetention < replicatedRetention {
-		level.Warn(a.logger).Log("msg", "ClickHouse tables are replicated: a read that reaches a replica before a flush does misses it once the ingester drops the flushed records; set -ingester.flushed-retention above the replication lag (docs/scaling.md)",
-			"flushed_retention", a.cfg.Ingester.FlushedRetention)
-	}
+	warnShortRetention(a.cfg, a.logger)
 	a.ingester = ingester.New(a.cfg.Ingester, a.storage, a.overrides, a.pool, newLC, a.reg, a.logger)
 	a.ingester.SetRing(a.ring)
 	pb.RegisterIngesterServer(a.server.srv.GRPC, a.ingester)
