@@ -70,7 +70,7 @@ func main() {
 	flag.StringVar(&o.strataRev, "strata-rev", "", "revision the strata binary was built from, for the report (default: git describe --dirty of the working tree)")
 	flag.StringVar(&o.results, "results", "bench/results", "directory for latest.md and profiles")
 	flag.StringVar(&o.goBin, "go", envOr("GO", "go"), "go command, for `go tool pprof`")
-	flag.StringVar(&o.phases, "phases", "raw,all,raw,cluster,query", "phases to run, in order: raw, all, cluster (ingest) and query; the raw ceiling is the mean of the raw phases")
+	flag.StringVar(&o.phases, "phases", "raw,all,raw,all,raw,cluster,query", "phases to run, in order: raw, all, cluster (ingest) and query; the raw ceiling is the mean of the raw phases, and the all-in-one rate held against it the mean of the all phases")
 	flag.IntVar(&o.gen.BatchRecords, "batch", o.gen.BatchRecords, "log records per OTLP request")
 	flag.IntVar(&o.templates, "templates", 32, "distinct pre-built requests the sender cycles through")
 	flag.DurationVar(&o.rawDuration, "raw-duration", 20*time.Second, "raw ClickHouse phase duration")
@@ -175,6 +175,7 @@ func run(ctx context.Context, o options) error {
 
 	var phases []*bench.Phase
 	var raws []float64
+	alls := 0
 	var queryOut string
 	var queryErr error
 	for _, name := range strings.Split(o.phases, ",") {
@@ -190,7 +191,12 @@ func run(ctx context.Context, o options) error {
 				raws = append(raws, p.Rate)
 			}
 		case "all":
-			p = h.strata(ctx, "Strata all-in-one RF=1", "all", h.startAll)
+			title, short := "Strata all-in-one RF=1", "all"
+			if alls > 0 {
+				title, short = fmt.Sprintf("%s, run %d", title, alls+1), fmt.Sprintf("all%d", alls+1)
+			}
+			alls++
+			p = h.strata(ctx, title, short, h.startAll)
 		case "cluster":
 			p = h.strata(ctx, "Strata 3 ingesters + 2 distributors RF=3", "cluster", h.startCluster)
 		case "query":
@@ -212,7 +218,7 @@ func run(ctx context.Context, o options) error {
 	}
 	raw := mean(raws)
 	if len(raws) > 1 {
-		h.notef("The raw ceiling is the mean of the %d raw phases (%s rows/s), %.0f rows/s: the machine's speed drifts between phases, and a raw phase before and after the all-in-one one keeps a slow or fast stretch in one of them from deciding the comparison.",
+		h.notef("The raw ceiling is the mean of the %d raw phases (%s rows/s), %.0f rows/s, and the all-in-one rate held against it is the mean of the all-in-one phases between them: the machine's speed drifts between phases, and a slow or fast stretch in one phase should not decide the comparison.",
 			len(raws), joinRates(raws), raw)
 	}
 	report := h.report(phases, raw) + queryOut
@@ -948,16 +954,15 @@ func targets(phases []*bench.Phase, raw float64) string {
 		}
 		fmt.Fprintf(&sb, "- %s: %s\n", mark, fmt.Sprintf(format, a...))
 	}
+	var allRates []float64
 	for _, p := range phases {
 		if p.Err != nil && p.Rate == 0 {
 			continue
 		}
 		switch {
 		case strings.Contains(p.Name, "all-in-one"):
-			check(p.Rate >= 130000, "all-in-one ≥ 130,000 records/s: %.0f (%.0f%% of target)", p.Rate, 100*p.Rate/130000)
-			if raw > 0 {
-				check(p.Rate >= raw/2, "all-in-one ≥ 50%% of the raw ceiling: %.0f%% of %.0f rows/s", 100*p.Rate/raw, raw)
-			}
+			allRates = append(allRates, p.Rate)
+			check(p.Rate >= 130000, "%s ≥ 130,000 records/s: %.0f (%.0f%% of target)", p.Name, p.Rate, 100*p.Rate/130000)
 		case strings.Contains(p.Name, "RF=3"):
 			check(p.Rate >= 50000, "RF=3 cluster ≥ 50,000 records/s: %.0f (%.0f%% of target)", p.Rate, 100*p.Rate/50000)
 		default:
@@ -968,6 +973,14 @@ func targets(phases []*bench.Phase, raw float64) string {
 				check(u.PeakRSS <= 1<<30, "%s: %s RSS ≤ 1 GiB: peak %.0f MiB", p.Name, u.Name, float64(u.PeakRSS)/(1<<20))
 			}
 		}
+	}
+	if raw > 0 && len(allRates) > 0 {
+		all := mean(allRates)
+		of := fmt.Sprintf("%.0f records/s", all)
+		if len(allRates) > 1 {
+			of = fmt.Sprintf("the mean of %d all-in-one phases (%s records/s), %.0f", len(allRates), joinRates(allRates), all)
+		}
+		check(all >= raw/2, "all-in-one ≥ 50%% of the raw ceiling: %s is %.0f%% of %.0f rows/s", of, 100*all/raw, raw)
 	}
 	return sb.String()
 }
