@@ -251,12 +251,16 @@ func mean(xs []float64) float64 {
 	return sum / float64(len(xs))
 }
 
+// joinRates lists rates as "a and b", or "a, b and c".
 func joinRates(xs []float64) string {
 	var out []string
 	for _, x := range xs {
 		out = append(out, fmt.Sprintf("%.0f", x))
 	}
-	return strings.Join(out, " and ")
+	if len(out) < 2 {
+		return strings.Join(out, "")
+	}
+	return strings.Join(out[:len(out)-1], ", ") + " and " + out[len(out)-1]
 }
 
 // waitQuiet waits, within the run's quiet-wait budget, until processes other than
@@ -835,7 +839,7 @@ func (h *harness) summarize(phase string, procs []*cluster.Process, paths []stri
 		if path == "" {
 			continue
 		}
-		name := fmt.Sprintf("%s-%s.cpu.prof", phase, procs[k].Name)
+		name := filepath.Base(path)
 		flat, err := bench.PprofTop(h.o.goBin, path, 30)
 		if err != nil {
 			log.Printf("%s: %v\n%s", name, err, flat)
