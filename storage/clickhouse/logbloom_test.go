@@ -52,6 +52,32 @@ func TestBloomHasEverySubstring(t *testing.T) {
 	}
 }
 
+// setGrams reads five 4-grams per 8-byte load: for lines of every length around the
+// load's edges it sets exactly the bits of a hash per position.
+func TestSetGramsSetsEveryPosition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const mask = 1<<12 - 1
+	for n := 0; n <= 40; n++ {
+		for k := 0; k < 20; k++ {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = byte(rng.Uint32())
+			}
+			s := string(b)
+			got := make([]uint64, (mask+1)/64)
+			setGrams(got, mask, s)
+			want := make([]uint64, len(got))
+			for i := 0; i+gramLen <= len(s); i++ {
+				p := gramHash(gramAt(s, i)) & mask
+				want[p>>6] |= 1 << (p & 63)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("line of %d bytes %q: bits differ from one hash per position", n, s)
+			}
+		}
+	}
+}
+
 // Blooms shrink with repetition and stay at most half full, so a 14-byte literal that
 // is in no line passes only a small share of blocks.
 func TestBloomSizeAndFalsePositives(t *testing.T) {
