@@ -7,6 +7,8 @@ import (
 
 	"github.com/ClickHouse/ch-go/proto"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	chproto "github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 )
 
 // Column appends sized in advance.
@@ -85,16 +87,30 @@ func appendStrings(c column.Interface, v []string) bool {
 	return true
 }
 
-// appendStrColumn hands a built String column's buffers to an empty column (a fresh
-// INSERT's) instead of copying them, capped so that an append there would not write into
-// v's spare room. A column that already has rows is left to clickhouse-go's appends.
-func appendStrColumn(c column.Interface, v *strColumn) bool {
-	s := strCol(c)
-	if s == nil || s.Rows() != 0 {
+// appendStrColumn puts a wireStrColumn sending v in the place of an empty String column
+// (a fresh INSERT's). A column that already has rows is left to clickhouse-go's appends.
+func appendStrColumn(slot *column.Interface, v *strColumn) bool {
+	s, ok := (*slot).(*column.String)
+	if !ok || s.Rows() != 0 {
 		return false
 	}
-	s.Buf, s.Pos = v.Buf[:len(v.Buf):len(v.Buf)], v.Pos[:len(v.Pos):len(v.Pos)]
+	*slot = &wireStrColumn{Interface: s, c: v}
 	return true
+}
+
+// batchColumns is the columns of the block b sends: unlike b.Columns()'s copy, a column
+// put in their place is the one encoded. nil when b is not a clickhouse-go batch of the
+// layout expected.
+func batchColumns(b driver.Batch) []column.Interface {
+	p := colField(b, "block", reflect.TypeFor[*chproto.Block]())
+	if p == nil {
+		return nil
+	}
+	blk := *(**chproto.Block)(p)
+	if blk == nil {
+		return nil
+	}
+	return blk.Columns
 }
 
 // appendNums appends v to a numeric column whose ch-go type is P; an empty column takes
@@ -157,9 +173,11 @@ func appendArrays[T any](c column.Interface, rows [][]T, fill func(values column
 	return appendBuiltArrays(c, offsets, func(values column.Interface) bool { return fill(values, flat) })
 }
 
-// appendColumn appends a whole column of values the fast way, reporting false when the
-// column or the value type is not one it handles (nothing is appended then).
-func appendColumn(c column.Interface, v any) bool {
+// appendColumn appends a whole column of values to the column in slot (one of
+// batchColumns) the fast way, reporting false when the column or the value type is not
+// one it handles (nothing is appended then).
+func appendColumn(slot *column.Interface, v any) bool {
+	c := *slot
 	switch v := v.(type) {
 	case []string:
 		return appendStrings(c, v)
@@ -184,7 +202,7 @@ func appendColumn(c column.Interface, v any) bool {
 	case proto.ColDate:
 		return appendNums[proto.Date, proto.ColDate](c, v)
 	case *strColumn:
-		return appendStrColumn(c, v)
+		return appendStrColumn(slot, v)
 	case *wireStrArrays:
 		return appendWireArrays(c, &v.wireRuns, isStrColumn)
 	case *wireU8Arrays:

@@ -74,7 +74,12 @@ func TestColumnAppendsFast(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, col := range batch.Columns() {
+		cols := batchColumns(batch)
+		if cols == nil {
+			batch.Abort()
+			t.Fatalf("%s: the batch's block was not found", tc.table)
+		}
+		for i := range cols {
 			if _, isDate := tc.cols[i].([]time.Time); isDate {
 				if err := batch.Column(i).Append(tc.cols[i]); err != nil {
 					batch.Abort()
@@ -82,7 +87,7 @@ func TestColumnAppendsFast(t *testing.T) {
 				}
 				continue
 			}
-			if !appendColumn(col, tc.cols[i]) {
+			if col := cols[i]; !appendColumn(&cols[i], tc.cols[i]) {
 				batch.Abort() // frees its connection for the deferred DROP
 				t.Fatalf("%s.%s (%T into %T): not appended the sized way", tc.table, tc.defs[i], tc.cols[i], col)
 			}

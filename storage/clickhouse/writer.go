@@ -59,7 +59,7 @@ func (b *LogBatch) Renumber(d uint64) {
 // Grow reserves room for n more rows, so a flush allocates each column once.
 func (b *LogBatch) Grow(n int) {
 	for _, c := range b.strColumns() {
-		c.Pos = slices.Grow(c.Pos, n)
+		c.grow(n)
 	}
 	b.day = slices.Grow(b.day, n)
 	b.retention = slices.Grow(b.retention, n)
@@ -476,9 +476,9 @@ func (c *Client) insert(ctx context.Context, table string, defs []string, cols [
 	if err != nil {
 		return fmt.Errorf("insert into %s: prepare: %w", table, err)
 	}
-	chCols := batch.Columns()
+	chCols := batchColumns(batch) // nil: every column takes clickhouse-go's appends
 	for i, col := range cols {
-		if appendColumn(chCols[i], col) {
+		if chCols != nil && appendColumn(&chCols[i], col) {
 			continue
 		}
 		col = plainColumn(col)
