@@ -368,19 +368,16 @@ func (i *Ingester) build(w *flushWork, skip map[uint64]bool, checkState bool) er
 	w.ids = make([]uint64, 0, len(w.logIdx)+len(w.spanIdx))
 	w.builtLogs, w.builtSpans = make([]int32, 0, len(w.logIdx)), make([]int32, 0, len(w.spanIdx))
 	var ret retentionCache
-	var dec logDecoder
 	w.sortLogs()
 	for _, k := range w.logIdx {
 		le := w.logAt(k)
 		if (checkState && le.state != statePending) || skip[le.id] {
 			continue
 		}
-		rec, err := dec.decode(&le)
-		if err != nil {
-			return err
-		}
 		meta := le.meta()
-		w.logs.Add(le.tenant(), ret.days(i, le.tenant()), id, meta, le.resource(), rec)
+		if err := w.logs.AddEncoded(le.tenant(), ret.days(i, le.tenant()), id, meta, le.resource(), le.bytes()); err != nil {
+			return fmt.Errorf("held log record %016x: %w", le.id, err)
+		}
 		w.ids = append(w.ids, le.id)
 		w.builtLogs = append(w.builtLogs, k)
 		w.addRelease(self, le.tenant(), meta.Placement, le.id, false)

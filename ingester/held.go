@@ -408,11 +408,10 @@ func (se *heldSpan) decode() (*pb.Span, error) {
 	return s, nil
 }
 
-// logDecoder decodes held log records for a flush without allocating: the record and
+// logDecoder decodes held log records for a query without allocating: the record and
 // its attributes are reused from one call to the next, and strings alias the push's
-// bytes, which never change. What it returns is valid until the next call; the flush
-// batch copies what it keeps (string headers only) before then. Decoding each record
-// into fresh objects was most of the allocation left on the flush path.
+// bytes, which never change. What it returns is valid until the next call. (A flush
+// reads the bytes itself: LogBatch.AddEncoded.)
 type logDecoder struct {
 	rec   pb.LogRecord
 	attrs []pb.Attr

@@ -43,6 +43,19 @@ func (c *strColumn) add(s string) {
 	c.ends = append(c.ends, uint32(len(c.buf)))
 }
 
+// addEncoded appends a string given as its uvarint length and bytes, as protobuf
+// encodes one: nil appends "".
+func (c *strColumn) addEncoded(v []byte) {
+	if v == nil {
+		v = emptyString
+	}
+	c.buf = append(c.buf, v...)
+	c.ends = append(c.ends, uint32(len(c.buf)))
+}
+
+// emptyString is "" encoded: a zero length.
+var emptyString = []byte{0}
+
 // addHex appends b hex-encoded, "" for no bytes (ids are stored as hex strings).
 func (c *strColumn) addHex(b []byte) {
 	c.buf = binary.AppendUvarint(c.buf, uint64(hex.EncodedLen(len(b))))

@@ -9,6 +9,8 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 
+	"google.golang.org/protobuf/encoding/protowire"
+
 	pb "github.com/strataobs/strata/proto/strata/v1"
 )
 
@@ -92,6 +94,14 @@ func (w *wireStrArrays) rows() [][]string {
 	return out
 }
 
+// putEncoded adds a string given as its uvarint length and bytes: nil is "".
+func (w *wireStrArrays) putEncoded(v []byte) {
+	if v == nil {
+		v = emptyString
+	}
+	w.buf = append(w.buf, v...)
+}
+
 // wireU8Arrays is an Array(UInt8) column.
 type wireU8Arrays struct{ wireRuns }
 
@@ -125,6 +135,58 @@ func (a *wireAttrs) encode(attrs []*pb.Attr) attrRuns {
 		a.types.put(uint8(at.Type))
 	}
 	return attrRuns{keys: a.keys.run(k), values: a.values.run(v), types: a.types.run(t), n: len(attrs)}
+}
+
+// putEncoded adds an attribute given as its pb.Attr wire bytes (LogBatch.AddEncoded),
+// reporting false, with nothing added, when they are malformed.
+func (a *wireAttrs) putEncoded(b []byte) bool {
+	var key, value []byte
+	var typ uint8
+	// As distributors encode an attribute: its key, value and type in that order, each
+	// length under 128, the type left out when 0. Read without the general field loop,
+	// which was half of AddEncoded's reading.
+	if k := canonicalSpan(b, encAttrKey<<3|2); k > 0 {
+		key, b = b[1:k], b[k:]
+		if v := canonicalSpan(b, encAttrValue<<3|2); v > 0 {
+			value, b = b[1:v], b[v:]
+		}
+		if len(b) == 2 && b[0] == encAttrType<<3 && b[1] < 0x80 {
+			typ, b = b[1], b[2:]
+		}
+	}
+	for len(b) > 0 { // any other layout
+		num, wt, v, _, n := wireField(b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+		switch {
+		case num == encAttrKey && wt == protowire.BytesType:
+			key = v
+		case num == encAttrValue && wt == protowire.BytesType:
+			value = v
+		case num == encAttrType && wt == protowire.VarintType:
+			typ = uint8(wireVarint(v))
+		}
+	}
+	a.keys.putEncoded(key)
+	a.values.putEncoded(value)
+	a.types.put(typ)
+	return true
+}
+
+// canonicalSpan is the length of the field at the start of b when it has the one-byte
+// tag given and a one-byte length: tag, length and bytes; 0 otherwise.
+func canonicalSpan(b []byte, tag byte) int {
+	if len(b) < 2 || b[0] != tag || b[1] >= 0x80 || int(b[1]) > len(b)-2 {
+		return 0
+	}
+	return 2 + int(b[1])
+}
+
+// truncate drops what was encoded since the lists' from() were k, v and t.
+func (a *wireAttrs) truncate(k, v, t int) {
+	a.keys.buf, a.values.buf, a.types.buf = a.keys.buf[:k], a.values.buf[:v], a.types.buf[:t]
 }
 
 func (a *wireAttrs) addRow(r attrRuns) {
