@@ -790,9 +790,15 @@ func (i *Ingester) retire(now time.Time) {
 			continue
 		}
 		for k := range e.logs {
+			if k+prefetchAhead < len(e.logs) {
+				i.index.prefetch(e.logs[k+prefetchAhead].id)
+			}
 			i.index.delete(e.logs[k].id)
 		}
 		for k := range e.spans {
+			if k+prefetchAhead < len(e.spans) {
+				i.index.prefetch(e.spans[k+prefetchAhead].id)
+			}
 			i.index.delete(e.spans[k].id)
 		}
 		delete(i.bySeq, e.seq)

@@ -570,7 +570,10 @@ func (i *Ingester) check() (reason string, err error) {
 func (i *Ingester) insert(e *epoch, sp *scannedPush, now time.Time) int {
 	added := 0
 	push := uint32(len(e.pushes))
-	for _, le := range sp.logs {
+	for k, le := range sp.logs {
+		if k+prefetchAhead < len(sp.logs) {
+			i.index.prefetch(sp.logs[k+prefetchAhead].id)
+		}
 		if ref, ok := i.admitNew(le.id); ok {
 			le.push = push
 			le.state = i.arrivalState(le.id)
@@ -580,7 +583,10 @@ func (i *Ingester) insert(e *epoch, sp *scannedPush, now time.Time) int {
 			added++
 		}
 	}
-	for _, se := range sp.spans {
+	for k, se := range sp.spans {
+		if k+prefetchAhead < len(sp.spans) {
+			i.index.prefetch(sp.spans[k+prefetchAhead].id)
+		}
 		if ref, ok := i.admitNew(se.id); ok {
 			se.push = push
 			se.state = i.arrivalState(se.id)
