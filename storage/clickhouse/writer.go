@@ -36,7 +36,7 @@ type LogBatch struct {
 	scopeName, scopeVersion, evName strColumn
 	// A stream's labels are encoded once per batch (wirearrays.go), keyed by the pushed
 	// *pb.LogStream its records share.
-	labelRuns map[*pb.LogStream]labelRuns
+	labelRuns sharedRuns[pb.LogStream, labelRuns]
 	streams   streamRows
 	// blocks and bloomed feed log_blooms (logbloom.go); bloomCols caches its rows.
 	blocks    lineBlocks
@@ -92,7 +92,7 @@ func (b *LogBatch) Reset() {
 	b.sevNum, b.flags, b.bloomed = b.sevNum[:0], b.flags[:0], b.bloomed[:0]
 	b.attrs.reset()
 	b.res.reset()
-	clear(b.labelRuns)
+	b.labelRuns.reset()
 	b.streams = streamRows{}
 	b.blocks.reset()
 	b.bloomCols = nil
@@ -138,7 +138,7 @@ type labelRuns struct {
 }
 
 func (b *LogBatch) addLabels(s *pb.LogStream) {
-	r, ok := b.labelRuns[s]
+	r, ok := b.labelRuns.get(s)
 	if !ok {
 		k, v := b.labelKeys.from(), b.labelValues.from()
 		for _, l := range s.Labels {
@@ -146,10 +146,7 @@ func (b *LogBatch) addLabels(s *pb.LogStream) {
 			b.labelValues.put(l.Value)
 		}
 		r = labelRuns{keys: b.labelKeys.run(k), values: b.labelValues.run(v), n: len(s.Labels)}
-		if b.labelRuns == nil {
-			b.labelRuns = map[*pb.LogStream]labelRuns{}
-		}
-		b.labelRuns[s] = r
+		b.labelRuns.put(s, r)
 	}
 	b.labelKeys.addRow(r.keys, r.n)
 	b.labelValues.addRow(r.values, r.n)
