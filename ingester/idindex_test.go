@@ -136,6 +136,24 @@ func BenchmarkIndex(b *testing.B) {
 			x.delete(id(k))
 		}
 	})
+	// As insert and retire do: each id prefetched prefetchAhead steps before its claim or
+	// delete.
+	b.Run("index-prefetched", func(b *testing.B) {
+		x := newIDIndex(0)
+		for k := range live {
+			ref, _ := x.claim(id(k))
+			*ref = logRef(e, 0)
+		}
+		b.ResetTimer()
+		for k := 0; k < b.N; k++ {
+			x.prefetch(id(live + k + prefetchAhead))
+			x.prefetch(id(k + prefetchAhead))
+			if ref, fresh := x.claim(id(live + k)); fresh {
+				*ref = logRef(e, k)
+			}
+			x.delete(id(k))
+		}
+	})
 }
 
 // BenchmarkIndexDeleteEpoch retires an epoch of 200,000 ids from an index of 1.2 million,
