@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 
-	"github.com/ClickHouse/ch-go/proto"
 	"google.golang.org/protobuf/encoding/protowire"
 
 	pb "github.com/strataobs/strata/proto/strata/v1"
@@ -174,22 +173,7 @@ func (b *LogBatch) AddEncoded(tenant string, retentionDays uint16, flushID uint6
 	if err != nil {
 		return err
 	}
-	day := dayOf(r.ts)
-	sk := streamKey{tenant: tenant, day: day, retention: retentionDays, id: s.StreamId}
-	b.streams.add(sk, res.GetServiceName(), s)
-	b.blocks.add(blockKey{stream: sk, flushID: flushID}, res.GetServiceName(), int32(len(b.id)), r.ts)
-	b.bloomCols = nil
-	b.bloomed = append(b.bloomed, 1)
-	b.tenant.add(tenant)
-	b.day = append(b.day, proto.ToDate(day))
-	b.retention = append(b.retention, retentionDays)
-	b.ts = append(b.ts, r.ts)
-	b.observed = append(b.observed, r.observed)
-	b.id = append(b.id, r.id)
-	b.flushID = append(b.flushID, flushID)
-	b.streamID = append(b.streamID, s.StreamId)
-	b.service.add(res.GetServiceName())
-	b.addLabels(s)
+	b.addPlace(tenant, retentionDays, flushID, s, res, r.id, r.ts, r.observed)
 	b.sevNum = append(b.sevNum, r.sevNum)
 	b.sevText.addEncoded(r.sevText)
 	b.level.addEncoded(r.level)

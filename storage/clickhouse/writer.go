@@ -101,22 +101,7 @@ func (b *LogBatch) Reset() {
 // Add appends one record. Rows need not come stream by stream: a flush adds them in the
 // logs table's sort order, where a service's streams interleave.
 func (b *LogBatch) Add(tenant string, retentionDays uint16, flushID uint64, s *pb.LogStream, res *pb.Resource, r *pb.LogRecord) {
-	day := dayOf(r.Timestamp)
-	sk := streamKey{tenant: tenant, day: day, retention: retentionDays, id: s.StreamId}
-	b.streams.add(sk, res.GetServiceName(), s)
-	b.blocks.add(blockKey{stream: sk, flushID: flushID}, res.GetServiceName(), int32(len(b.id)), r.Timestamp)
-	b.bloomCols = nil
-	b.bloomed = append(b.bloomed, 1)
-	b.tenant.add(tenant)
-	b.day = append(b.day, proto.ToDate(day))
-	b.retention = append(b.retention, retentionDays)
-	b.ts = append(b.ts, r.Timestamp)
-	b.observed = append(b.observed, r.ObservedTimestamp)
-	b.id = append(b.id, r.Id)
-	b.flushID = append(b.flushID, flushID)
-	b.streamID = append(b.streamID, s.StreamId)
-	b.service.add(res.GetServiceName())
-	b.addLabels(s)
+	b.addPlace(tenant, retentionDays, flushID, s, res, r.Id, r.Timestamp, r.ObservedTimestamp)
 	b.sevNum = append(b.sevNum, uint8(r.SeverityNumber))
 	b.sevText.add(r.SeverityText)
 	b.level.add(r.Level)
@@ -129,6 +114,27 @@ func (b *LogBatch) Add(tenant string, retentionDays uint16, flushID uint64, s *p
 	b.scopeName.add(r.ScopeName)
 	b.scopeVersion.add(r.ScopeVersion)
 	b.evName.add(r.EventName)
+}
+
+// addPlace appends a row's place (tenant, day, stream, times, ids, service, labels) and
+// keeps the batch's streams and line blocks: what Add and AddEncoded share.
+func (b *LogBatch) addPlace(tenant string, retentionDays uint16, flushID uint64, s *pb.LogStream, res *pb.Resource, id uint64, ts, observed int64) {
+	day := dayOf(ts)
+	sk := streamKey{tenant: tenant, day: day, retention: retentionDays, id: s.StreamId}
+	b.streams.add(sk, res.GetServiceName(), s)
+	b.blocks.add(blockKey{stream: sk, flushID: flushID}, res.GetServiceName(), int32(len(b.id)), ts)
+	b.bloomCols = nil
+	b.bloomed = append(b.bloomed, 1)
+	b.tenant.add(tenant)
+	b.day = append(b.day, proto.ToDate(day))
+	b.retention = append(b.retention, retentionDays)
+	b.ts = append(b.ts, ts)
+	b.observed = append(b.observed, observed)
+	b.id = append(b.id, id)
+	b.flushID = append(b.flushID, flushID)
+	b.streamID = append(b.streamID, s.StreamId)
+	b.service.add(res.GetServiceName())
+	b.addLabels(s)
 }
 
 // labelRuns is a stream's encoded labels.
