@@ -125,3 +125,33 @@ func TestAddEncodedMatchesAdd(t *testing.T) {
 		t.Fatalf("malformed records added rows: %d, body %d, want %d", got.Len(), got.body.Rows(), n)
 	}
 }
+
+// A Reset batch forgets the label and resource runs it cached: rows added after it, for
+// streams and resources it held before, come out as a fresh batch's, not pointing into
+// the runs of the rows before the Reset.
+func TestResetBatchMatchesFresh(t *testing.T) {
+	streams := []*pb.LogStream{
+		{StreamId: 1, Labels: []*pb.Label{{Name: "service_name", Value: "a"}, {Name: "pod", Value: "a-1"}}},
+		{StreamId: 2, Labels: []*pb.Label{{Name: "service_name", Value: "b"}}},
+	}
+	resources := []*pb.Resource{
+		{ServiceName: "a", Attributes: []*pb.Attr{{Key: "host", Value: "h1"}}},
+		{ServiceName: "b", Attributes: []*pb.Attr{{Key: "host", Value: "h2"}, {Key: "zone", Value: "z"}}},
+	}
+	base := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC).UnixNano()
+	rec := func(k int) *pb.LogRecord {
+		return &pb.LogRecord{Id: uint64(k + 1), Timestamp: base + int64(k), Body: fmt.Sprint("line ", k)}
+	}
+	var reused, fresh LogBatch
+	for k := range 6 { // stream 0 first, so its runs start at offset 0
+		reused.Add("t", 30, 1, streams[k%2], resources[k%2], rec(k))
+	}
+	reused.Reset()
+	for k := range 4 { // stream 1 first now: cached runs would point past its runs
+		reused.Add("t", 30, 2, streams[1-k%2], resources[1-k%2], rec(k))
+		fresh.Add("t", 30, 2, streams[1-k%2], resources[1-k%2], rec(k))
+	}
+	if !reflect.DeepEqual(reused.columns(), fresh.columns()) {
+		t.Fatal("a Reset batch's rows differ from a fresh batch's")
+	}
+}
