@@ -15,6 +15,7 @@ type groupCommit struct {
 	spare    *batch // the other batch, idle while the leader writes pending
 	tailSeg  int    // segment the next record goes to if it fits
 	tailSize int64  // bytes in tailSeg, queued ones included
+	sealed   bool   // tailSeg takes no more records (a legacy segment replayed last)
 	queued   int64  // ticket of the last queued record
 	done     int64  // ticket of the last written batch
 }
@@ -48,14 +49,16 @@ func (g *groupCommit) empty() bool { return len(g.pending.ends) == 0 }
 
 // enqueue queues records at the tail and returns their segment and ticket:
 // one record per part, or with joined one record of all parts. headers are
-// the records' headers (appendHeader) and n their encoded length.
+// the records' headers (appendHeader), which enqueue masks for their
+// segment, and n their encoded length.
 func (g *groupCommit) enqueue(headers []byte, parts [][]byte, joined bool, n int64, segmentSize int64) (seg int, ticket int64) {
 	b := g.pending
-	if g.tailSeg == 0 || (g.tailSize > 0 && g.tailSize+n > segmentSize) {
+	if g.tailSeg == 0 || g.sealed || (g.tailSize > fileHeaderSize && g.tailSize+n > segmentSize) {
 		g.tailSeg++
-		g.tailSize = 0
+		g.tailSize, g.sealed = fileHeaderSize, false
 		b.splits = append(b.splits, split{rec: len(b.ends), seg: g.tailSeg})
 	}
+	maskHeaders(headers, g.tailSeg)
 	b.headers = append(b.headers, headers...)
 	base := len(b.parts)
 	b.parts = append(b.parts, parts...)
@@ -249,11 +252,21 @@ func (w *WAL) writeRecords(b *batch, from, to int) error {
 		b.iov = append(b.iov, b.parts[first:b.ends[i]]...)
 	}
 	n, err := writeVectors(w.file, b.iov)
-	w.size.Add(n)
+	w.wrote(n)
 	if err != nil {
 		return fmt.Errorf("wal: write segment %d: %w", w.fileSeg, err)
 	}
 	return nil
+}
+
+// wrote accounts for n bytes written to the open segment at fileOff, which
+// grow the file (and Size) only past its former end.
+func (w *WAL) wrote(n int64) {
+	w.fileOff += n
+	if w.fileOff > w.fileSize {
+		w.size.Add(w.fileOff - w.fileSize)
+		w.fileSize = w.fileOff
+	}
 }
 
 func (w *WAL) sync() error {
@@ -267,22 +280,23 @@ func (w *WAL) sync() error {
 }
 
 // rotate closes the current segment, synced so that everything acknowledged
-// with it is durable, and creates segment seg.
+// with it is durable, and starts segment seg in a spare file or a new one.
 func (w *WAL) rotate(seg int) error {
-	if w.file != nil {
-		if err := w.sync(); err != nil {
-			return err
-		}
-		if err := w.file.Close(); err != nil {
-			return fmt.Errorf("wal: close segment %d: %w", w.fileSeg, err)
-		}
-		w.file = nil
+	if err := w.closeFile(w.cfg.SyncMode == SyncAlways); err != nil {
+		return err
 	}
-	f, err := os.OpenFile(segmentPath(w.cfg.Dir, seg), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	f, end, err := w.segmentFile(seg)
 	if err != nil {
-		return fmt.Errorf("wal: create segment: %w", err)
+		return fmt.Errorf("wal: create segment %d: %w", seg, err)
 	}
-	w.file, w.fileSeg = f, seg
+	w.file, w.fileSeg, w.fileOff, w.fileSize = f, seg, 0, end
+	w.size.Add(end) // a spare's bytes are now the segment's
+	// The header goes to disk with the segment's first records' sync.
+	n, err := f.Write(appendFileHeader(make([]byte, 0, fileHeaderSize), seg))
+	w.wrote(int64(n))
+	if err != nil {
+		return fmt.Errorf("wal: write segment %d: %w", seg, err)
+	}
 	if w.cfg.SyncMode == SyncAlways {
 		if err := syncDir(w.cfg.Dir); err != nil {
 			return fmt.Errorf("wal: create segment %d: %w", seg, err)
@@ -290,6 +304,29 @@ func (w *WAL) rotate(seg int) error {
 	}
 	w.segmentCreated(seg)
 	return nil
+}
+
+// segmentFile opens segment seg for writing from its start: a spare renamed
+// (its size is end), or a new file.
+func (w *WAL) segmentFile(seg int) (f *os.File, end int64, err error) {
+	path := segmentPath(w.cfg.Dir, seg)
+	if spare, ok := w.takeSpare(); ok {
+		if err := os.Rename(sparePath(w.cfg.Dir, spare), path); err != nil {
+			return nil, 0, err
+		}
+		if f, err = os.OpenFile(path, os.O_WRONLY, 0); err != nil {
+			return nil, 0, err
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, 0, err
+		}
+		w.recycled.Add(1)
+		return f, fi.Size(), nil
+	}
+	f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	return f, 0, err
 }
 
 func (w *WAL) segmentCreated(seg int) {

@@ -17,9 +17,19 @@ func FuzzReplay(f *testing.F) {
 	badCRC[len(badCRC)-1] ^= 1
 	hugeLen := encode([]byte("x"))
 	binary.LittleEndian.PutUint32(hugeLen[4:], ^uint32(0))
+	masked := appendFileHeader(nil, 1)
+	for _, p := range [][]byte{[]byte("one"), makePayload("two", 300)} {
+		start := len(masked)
+		masked = appendRecord(masked, p)
+		maskHeaders(masked[start:start+headerSize], 1)
+	}
 	for _, seed := range [][]byte{
 		nil,
 		good,
+		masked,
+		masked[:len(masked)-1],
+		appendFileHeader(nil, 0), // an earlier segment's header: a recycled file
+		append(appendFileHeader(nil, 1), good...),
 		good[:len(good)-1],
 		good[:headerSize+1],
 		append(slices.Clone(good), make([]byte, 100)...),
@@ -67,6 +77,31 @@ func checkSuffix(t *testing.T, recs, want []record) []record {
 	return recs[:len(recs)-len(want)]
 }
 
+// fuzzFormat is how replay must read data as segment 1: with its file
+// header and masked records, as a recycled file whose header is an earlier
+// segment's (nothing of it replays), or as a legacy segment.
+func fuzzFormat(data []byte) (masked, stale bool) {
+	if len(data) < fileHeaderSize || [8]byte(data[:8]) != fileMagic {
+		return false, false
+	}
+	n := binary.LittleEndian.Uint64(data[8:])
+	return n == 1, n == 0
+}
+
+// encodeAs encodes payloads as segment 1 in data's format.
+func encodeAs(data []byte, payloads [][]byte) []byte {
+	if masked, _ := fuzzFormat(data); !masked {
+		return encode(payloads...)
+	}
+	b := appendFileHeader(nil, 1)
+	for _, p := range payloads {
+		start := len(b)
+		b = appendRecord(b, p)
+		maskHeaders(b[start:start+headerSize], 1)
+	}
+	return b
+}
+
 // checkValidPrefix asserts that recs, all from segment 1, re-encode to a
 // prefix of data: replay neither invented nor altered a record.
 func checkValidPrefix(t *testing.T, data []byte, recs []record) {
@@ -76,7 +111,10 @@ func checkValidPrefix(t *testing.T, data []byte, recs []record) {
 			t.Fatalf("record %v not from segment 1", r)
 		}
 	}
-	if enc := encode(payloads(recs)...); !bytes.HasPrefix(data, enc) {
+	if _, stale := fuzzFormat(data); stale && len(recs) > 0 {
+		t.Fatalf("records replayed from a recycled file's older content")
+	}
+	if enc := encodeAs(data, payloads(recs)); !bytes.HasPrefix(data, enc) {
 		t.Fatalf("replayed records are not a prefix of the segment")
 	}
 }
@@ -85,7 +123,11 @@ func checkValidPrefix(t *testing.T, data []byte, recs []record) {
 // record if it was the last segment, and left alone otherwise.
 func checkFirstSegment(t *testing.T, dir string, data []byte, recs []record, stats ReplayStats, middle bool) {
 	t.Helper()
-	good := len(encode(payloads(recs)...))
+	_, stale := fuzzFormat(data)
+	good := len(encodeAs(data, payloads(recs)))
+	if stale {
+		good = 0
+	}
 	want := data[:good]
 	if middle {
 		want = data
@@ -93,7 +135,7 @@ func checkFirstSegment(t *testing.T, dir string, data []byte, recs []record, sta
 	if after := readSegment(t, dir, 1); !bytes.Equal(after, want) {
 		t.Fatalf("segment 1 is %d bytes after replay, want %d", len(after), len(want))
 	}
-	if good == len(data) {
+	if good == len(data) || stale {
 		noCorruption(t, stats)
 		return
 	}

@@ -138,7 +138,7 @@ func encode(payloads ...[]byte) []byte {
 // dirSize sums the segment files, to check WAL.Size against the disk.
 func dirSize(t testing.TB, dir string) int64 {
 	t.Helper()
-	segs, err := listSegments(dir)
+	segs, err := listFiles(dir, parseSegmentName)
 	if err != nil {
 		t.Fatal(err)
 	}

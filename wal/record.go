@@ -13,11 +13,49 @@ import (
 // (4 bytes), both little-endian.
 const headerSize = 8
 
+// A segment starts with a file header: fileMagic, then the segment's number
+// (uint64, little-endian). Read as a record header, the magic's length field
+// is over 4 GB, so an older reader takes such a file for damage rather than
+// for records. Segments written before the header existed ("legacy") start
+// with their first record and are still read.
+const fileHeaderSize = 16
+
+var fileMagic = [8]byte{'S', 'T', 'R', 'A', 'T', 'A', 'W', 0xff}
+
+func appendFileHeader(dst []byte, seg int) []byte {
+	dst = append(dst, fileMagic[:]...)
+	return binary.LittleEndian.AppendUint64(dst, uint64(seg))
+}
+
+// segMask ties a record to its segment: a segment with a file header stores
+// each record's checksum XOR its mask. A recycled segment file (see
+// Config.RecycleSegments) still holds an earlier segment's records past the
+// end of its own; their checksums match only under that segment's mask, so
+// replay stops where this segment's records end. Masks are even and nonzero:
+// no legacy record (mask 0) validates in a masked segment, and an all-zero
+// header never does either (its checksum would have to be the odd CRC of a
+// zero length field). Numbers are below 2^31 in practice, where masks are
+// distinct.
+func segMask(seg int) uint32 { return uint32(seg) << 1 }
+
+// maskHeaders applies seg's mask to headers, one record header per
+// headerSize bytes.
+func maskHeaders(headers []byte, seg int) {
+	m := segMask(seg)
+	for i := 0; i+headerSize <= len(headers); i += headerSize {
+		binary.LittleEndian.PutUint32(headers[i:], binary.LittleEndian.Uint32(headers[i:])^m)
+	}
+}
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // errCorrupt marks a record that cannot be trusted; Replay turns it into a
 // Corruption instead of failing.
 var errCorrupt = errors.New("corrupt record")
+
+// errStale marks a whole record of an earlier segment whose file this one
+// recycled: the end of this segment's records, not damage.
+var errStale = errors.New("record of a recycled segment")
 
 // checksum covers the length field as well as the payload. Besides catching
 // a damaged length directly, this makes an all-zero header invalid (the
@@ -49,12 +87,15 @@ type recordReader struct {
 	r    *bufio.Reader
 	size int64 // file size
 	off  int64 // offset of the next record
+	seg  int   // the segment's number, for its mask; 0 for a legacy segment
 	hdr  [headerSize]byte
 	buf  []byte
 }
 
-func newRecordReader(r io.Reader, size int64) *recordReader {
-	return &recordReader{r: bufio.NewReaderSize(r, 256<<10), size: size}
+// newRecordReader reads records from r, which is at offset off of a file of
+// size bytes; seg is the segment whose mask the records carry, 0 for none.
+func newRecordReader(r io.Reader, size, off int64, seg int) *recordReader {
+	return &recordReader{r: bufio.NewReaderSize(r, 256<<10), size: size, off: off, seg: seg}
 }
 
 // next returns the next payload, valid until the following call; io.EOF at
@@ -79,7 +120,13 @@ func (rr *recordReader) next() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if checksum(h[4:], payload) != binary.LittleEndian.Uint32(h[:4]) {
+	if x := checksum(h[4:], payload) ^ binary.LittleEndian.Uint32(h[:4]); x != segMask(rr.seg) {
+		// A record of an earlier segment: only a number below this one's, as
+		// a recycled file's can be; random damage matches one by chance once
+		// in 2^32/seg.
+		if old := int(x >> 1); rr.seg > 0 && x&1 == 0 && old > 0 && old < rr.seg {
+			return nil, fmt.Errorf("%w: a record of segment %d", errStale, old)
+		}
 		return nil, fmt.Errorf("%w: checksum mismatch", errCorrupt)
 	}
 	rr.off += headerSize + n

@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -64,7 +65,7 @@ func (w *WAL) beginReplay() ([]int, error) {
 	case stateClosed:
 		return nil, ErrClosed
 	}
-	segs, err := listSegments(w.cfg.Dir)
+	segs, err := listFiles(w.cfg.Dir, parseSegmentName)
 	if err == nil {
 		w.state = stateReplaying
 	}
@@ -82,6 +83,7 @@ func (w *WAL) setState(s state) {
 // tailState is where appending resumes after replay.
 type tailState struct {
 	file *os.File
+	open bool  // appends may go on in file (else they start a new segment)
 	size int64 // bytes on disk in all segments after repair
 	good int64 // valid bytes in the last segment
 }
@@ -100,7 +102,7 @@ func (w *WAL) replaySegments(segs []int, fn func(int, []byte) error, stats *Repl
 		if i == len(segs)-1 {
 			tail.good = res.good
 			tail.size += res.good
-			tail.file, err = w.repairTail(seg, res, stats)
+			tail.file, tail.open, err = w.repairTail(seg, res, stats)
 			return tail, err
 		}
 		tail.size += res.size
@@ -117,8 +119,28 @@ func missingSegments(from, to int) Corruption {
 
 type segmentResult struct {
 	size       int64 // file size
-	good       int64 // length of the valid prefix
+	good       int64 // length of the valid prefix (with the file header)
+	masked     bool  // the segment has a valid file header (else legacy, or empty)
+	stale      bool  // it ends at a recycled file's older content
 	corruption *Corruption
+}
+
+// readFileHeader reports whether f, of size bytes, starts with the file
+// header of segment seg, and whether it starts with one of an earlier
+// segment (a recycled file renamed before its header was rewritten).
+func readFileHeader(f *os.File, size int64, seg int) (masked, stale bool, err error) {
+	if size < fileHeaderSize {
+		return false, false, nil
+	}
+	var h [fileHeaderSize]byte
+	if _, err := f.ReadAt(h[:], 0); err != nil {
+		return false, false, err
+	}
+	if [8]byte(h[:8]) != fileMagic {
+		return false, false, nil
+	}
+	n := binary.LittleEndian.Uint64(h[8:])
+	return n == uint64(seg), n < uint64(seg), nil
 }
 
 func replaySegment(dir string, seg int, fn func(int, []byte) error, stats *ReplayStats) (segmentResult, error) {
@@ -132,12 +154,30 @@ func replaySegment(dir string, seg int, fn func(int, []byte) error, stats *Repla
 		return segmentResult{}, fmt.Errorf("wal: replay: %w", err)
 	}
 	res := segmentResult{size: fi.Size()}
-	rr := newRecordReader(f, res.size)
+	masked, staleHeader, err := readFileHeader(f, res.size, seg)
+	if err != nil {
+		return res, fmt.Errorf("wal: replay segment %d: %w", seg, err)
+	}
+	if staleHeader {
+		res.stale = true
+		return res, nil
+	}
+	rr := newRecordReader(f, res.size, 0, 0)
+	if masked {
+		res.masked = true
+		if _, err := f.Seek(fileHeaderSize, io.SeekStart); err != nil {
+			return res, fmt.Errorf("wal: replay segment %d: %w", seg, err)
+		}
+		rr = newRecordReader(f, res.size, fileHeaderSize, seg)
+	}
 	for {
 		payload, err := rr.next()
 		res.good = rr.off
 		switch {
 		case err == io.EOF:
+			return res, nil
+		case errors.Is(err, errStale):
+			res.stale = true
 			return res, nil
 		case errors.Is(err, errCorrupt):
 			res.corruption = &Corruption{Segment: seg, Offset: rr.off, Dropped: res.size - rr.off, Err: err}
@@ -153,23 +193,31 @@ func replaySegment(dir string, seg int, fn func(int, []byte) error, stats *Repla
 	}
 }
 
-// repairTail opens the last segment for appending, first cutting off a torn
-// or corrupt tail so that new records follow the last good one directly.
-func (w *WAL) repairTail(seg int, res segmentResult, stats *ReplayStats) (*os.File, error) {
-	f, err := os.OpenFile(segmentPath(w.cfg.Dir, seg), os.O_WRONLY|os.O_APPEND, 0)
+// repairTail opens the last segment for appending at the end of its last
+// good record, first cutting off a torn or corrupt tail, or a recycled
+// file's older content, so that nothing follows the last good record. It
+// reports whether appends may go on in it: a legacy or headerless segment is
+// left as it is and appends start a new one.
+func (w *WAL) repairTail(seg int, res segmentResult, stats *ReplayStats) (*os.File, bool, error) {
+	f, err := os.OpenFile(segmentPath(w.cfg.Dir, seg), os.O_WRONLY, 0)
 	if err != nil {
-		return nil, fmt.Errorf("wal: open segment %d: %w", seg, err)
+		return nil, false, fmt.Errorf("wal: open segment %d: %w", seg, err)
 	}
-	if res.corruption == nil {
-		return f, nil
+	if res.good < res.size {
+		if err := cutFile(f, res.good); err != nil {
+			f.Close()
+			return nil, false, fmt.Errorf("wal: truncate segment %d: %w", seg, err)
+		}
+		if res.corruption != nil {
+			res.corruption.Truncated = true
+			stats.Corruptions = append(stats.Corruptions, *res.corruption)
+		}
 	}
-	if err := cutFile(f, res.good); err != nil {
+	if _, err := f.Seek(res.good, io.SeekStart); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("wal: truncate segment %d: %w", seg, err)
+		return nil, false, fmt.Errorf("wal: open segment %d: %w", seg, err)
 	}
-	res.corruption.Truncated = true
-	stats.Corruptions = append(stats.Corruptions, *res.corruption)
-	return f, nil
+	return f, res.masked, nil
 }
 
 // cutFile truncates f and syncs, so that a crash right after recovery
@@ -194,8 +242,8 @@ func (w *WAL) finishReplay(segs []int, tail tailState) error {
 	if len(segs) > 0 {
 		w.first, w.last = segs[0], segs[len(segs)-1]
 	}
-	w.file, w.fileSeg = tail.file, w.last
-	w.gc.tailSeg, w.gc.tailSize = w.last, tail.good
+	w.file, w.fileSeg, w.fileOff, w.fileSize = tail.file, w.last, tail.good, tail.good
+	w.gc.tailSeg, w.gc.tailSize, w.gc.sealed = w.last, tail.good, !tail.open
 	w.size.Store(tail.size)
 	w.state = stateReady
 	return nil

@@ -152,8 +152,9 @@ func TestReplayCorruptMiddle(t *testing.T) {
 				t.Fatal(err)
 			}
 			const recSize = headerSize + 40
+			const at = fileHeaderSize + 5*recSize // the sixth record of segment 2
 			seg2 := readSegment(t, cfg.Dir, 2)
-			damage(seg2[5*recSize : 6*recSize])
+			damage(seg2[at : at+recSize])
 			writeSegment(t, cfg.Dir, 2, seg2)
 
 			want := slices.DeleteFunc(slices.Clone(recs), func(r record) bool {
@@ -161,7 +162,7 @@ func TestReplayCorruptMiddle(t *testing.T) {
 			})
 			w, got, stats := openReplayed(t, cfg)
 			equalRecords(t, got, want)
-			wantCorruption := Corruption{Segment: 2, Offset: 5 * recSize, Dropped: int64(len(seg2) - 5*recSize)}
+			wantCorruption := Corruption{Segment: 2, Offset: at, Dropped: int64(len(seg2) - at)}
 			checkMiddleCorruption(t, stats, wantCorruption)
 			if size := len(readSegment(t, cfg.Dir, 2)); size != len(seg2) {
 				t.Errorf("segment 2 is %d bytes after replay, want it untouched at %d", size, len(seg2))

@@ -9,7 +9,12 @@ import (
 	"strings"
 )
 
-const segmentExt = ".wal"
+const (
+	segmentExt = ".wal"
+	// spareExt names a flushed segment's file kept to be overwritten by a
+	// later segment (Config.RecycleSegments).
+	spareExt = ".spare"
+)
 
 func segmentName(seg int) string {
 	return fmt.Sprintf("%08d%s", seg, segmentExt)
@@ -19,30 +24,38 @@ func segmentPath(dir string, seg int) string {
 	return filepath.Join(dir, segmentName(seg))
 }
 
+func sparePath(dir string, seg int) string {
+	return filepath.Join(dir, fmt.Sprintf("%08d%s", seg, spareExt))
+}
+
 // parseSegmentName accepts only names segmentName produces, so "1.wal" and
 // "00000001.wal" can never both count as segment 1.
-func parseSegmentName(name string) (int, bool) {
-	digits, ok := strings.CutSuffix(name, segmentExt)
+func parseSegmentName(name string) (int, bool) { return parseNumbered(name, segmentExt) }
+
+func parseSpareName(name string) (int, bool) { return parseNumbered(name, spareExt) }
+
+func parseNumbered(name, ext string) (int, bool) {
+	digits, ok := strings.CutSuffix(name, ext)
 	if !ok {
 		return 0, false
 	}
 	seg, err := strconv.Atoi(digits)
-	if err != nil || seg <= 0 || segmentName(seg) != name {
+	if err != nil || seg <= 0 || fmt.Sprintf("%08d%s", seg, ext) != name {
 		return 0, false
 	}
 	return seg, true
 }
 
-// listSegments returns the segment numbers in dir, ascending, ignoring
-// other files.
-func listSegments(dir string) ([]int, error) {
+// listFiles returns the numbers of the regular files in dir that parse
+// accepts, ascending, ignoring other files.
+func listFiles(dir string, parse func(string) (int, bool)) ([]int, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("wal: list segments: %w", err)
 	}
 	var segs []int
 	for _, e := range entries {
-		if seg, ok := parseSegmentName(e.Name()); ok && e.Type().IsRegular() {
+		if seg, ok := parse(e.Name()); ok && e.Type().IsRegular() {
 			segs = append(segs, seg)
 		}
 	}

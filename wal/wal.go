@@ -52,8 +52,13 @@ type WAL struct {
 
 	// The open segment. Only the leader touches it, or Replay and Close
 	// when no leader can exist.
-	file    *os.File
-	fileSeg int
+	file     *os.File
+	fileSeg  int
+	fileOff  int64 // bytes written to it
+	fileSize int64 // its size: past fileOff, a spare's older content
+
+	spares   []int        // numbers of the spare files, under mu
+	recycled atomic.Int64 // segments started in a spare file
 }
 
 // Open opens or creates the WAL in cfg.Dir. Call Replay before Append.
@@ -82,7 +87,7 @@ func Open(cfg Config) (*WAL, error) {
 // scan fills in Segments and Size, so that they are right between Open
 // and Replay (the ingester numbers its first epoch from Segments).
 func (w *WAL) scan() error {
-	segs, err := listSegments(w.cfg.Dir)
+	segs, err := listFiles(w.cfg.Dir, parseSegmentName)
 	if err != nil {
 		return err
 	}
@@ -98,6 +103,17 @@ func (w *WAL) scan() error {
 		w.first, w.last = segs[0], segs[len(segs)-1]
 	}
 	w.size.Store(size)
+	spares, err := listFiles(w.cfg.Dir, parseSpareName)
+	if err != nil {
+		return err
+	}
+	for _, n := range spares {
+		if len(w.spares) < w.cfg.RecycleSegments {
+			w.spares = append(w.spares, n)
+		} else if err := os.Remove(sparePath(w.cfg.Dir, n)); err != nil {
+			return fmt.Errorf("wal: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -152,30 +168,77 @@ func (w *WAL) truncateRange(beforeSeg int) (first, limit int, err error) {
 	return w.first, min(beforeSeg, w.last), nil
 }
 
-// removeSegment deletes one segment; a missing one (a gap) is skipped.
+// removeSegment deletes one segment, or keeps its file as a spare; a
+// missing one (a gap) is skipped.
 func (w *WAL) removeSegment(seg int) error {
 	path := segmentPath(w.cfg.Dir, seg)
 	fi, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
-		w.advanceFirst(seg + 1)
+		w.advanceFirst(seg+1, false)
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("wal: truncate: %w", err)
 	}
-	if err := os.Remove(path); err != nil {
+	spare := w.spareRoom() && w.recyclable(path, fi.Size(), seg)
+	if spare {
+		err = os.Rename(path, sparePath(w.cfg.Dir, seg))
+	} else {
+		err = os.Remove(path)
+	}
+	if err != nil {
 		return fmt.Errorf("wal: truncate: %w", err)
 	}
 	w.size.Add(-fi.Size())
-	w.advanceFirst(seg + 1)
+	w.advanceFirst(seg+1, spare)
 	return nil
 }
 
-func (w *WAL) advanceFirst(seg int) {
+// recyclable reports whether segment seg's file may be overwritten by a
+// later segment: only a file with its header, whose records carry its mask;
+// a legacy segment's would replay as the later segment's.
+func (w *WAL) recyclable(path string, size int64, seg int) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	masked, _, err := readFileHeader(f, size, seg)
+	return err == nil && masked
+}
+
+func (w *WAL) spareRoom() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.spares) < w.cfg.RecycleSegments
+}
+
+// advanceFirst records that segments below seg are gone, the one before it
+// kept as a spare if spare is set.
+func (w *WAL) advanceFirst(seg int, spare bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.first = seg
+	if spare {
+		w.spares = append(w.spares, seg-1)
+	}
 }
+
+// takeSpare hands out the oldest spare file's number, if there is one.
+func (w *WAL) takeSpare() (int, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.spares) == 0 {
+		return 0, false
+	}
+	n := w.spares[0]
+	w.spares = w.spares[1:]
+	return n, true
+}
+
+// Recycled returns how many segments were started in a spare file instead
+// of a new one.
+func (w *WAL) Recycled() int64 { return w.recycled.Load() }
 
 // Close waits for appends in flight, syncs and closes the open segment.
 // Appends that already entered the queue complete; later ones get
@@ -190,7 +253,7 @@ func (w *WAL) Close() error {
 	w.drain()
 	err := w.err
 	w.mu.Unlock()
-	return errors.Join(err, w.closeFile(), w.lock.Close())
+	return errors.Join(err, w.closeFile(true), w.lock.Close())
 }
 
 // drain flushes whatever is queued, leading a flush itself if needed, so
@@ -205,11 +268,24 @@ func (w *WAL) drain() {
 	}
 }
 
-func (w *WAL) closeFile() error {
+// closeFile closes the open segment, synced if sync is set, and cut where
+// its records end if it was a spare with older content beyond them: replay
+// then reads every finished segment to its end, and Size counts the
+// segment's own bytes.
+func (w *WAL) closeFile(sync bool) error {
 	if w.file == nil {
 		return nil
 	}
-	err := datasync(w.file)
+	var err error
+	if w.fileOff < w.fileSize {
+		if err = w.file.Truncate(w.fileOff); err == nil {
+			w.size.Add(w.fileOff - w.fileSize)
+			w.fileSize = w.fileOff
+		}
+	}
+	if err == nil && sync {
+		err = datasync(w.file)
+	}
 	if cerr := w.file.Close(); err == nil {
 		err = cerr
 	}

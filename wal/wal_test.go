@@ -35,11 +35,11 @@ func TestConfigFlagDefaults(t *testing.T) {
 	if err := fs.Parse([]string{"-ingester.wal.dir=/tmp/x"}); err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Dir: "/tmp/x", SegmentSize: DefaultSegmentSize, SyncMode: SyncAlways, MaxRecordSize: DefaultMaxRecordSize}
+	want := Config{Dir: "/tmp/x", SegmentSize: DefaultSegmentSize, SyncMode: SyncAlways, MaxRecordSize: DefaultMaxRecordSize, RecycleSegments: DefaultRecycleSegments}
 	if cfg != want {
 		t.Fatalf("flag defaults = %+v, want %+v", cfg, want)
 	}
-	if cfg.withDefaults() != (Config{Dir: "/tmp/x"}).withDefaults() {
+	if cfg.withDefaults() != (Config{Dir: "/tmp/x", RecycleSegments: DefaultRecycleSegments}).withDefaults() {
 		t.Fatal("flag defaults differ from zero-value defaults")
 	}
 }
@@ -53,12 +53,12 @@ func TestAppendReplayRoundTrip(t *testing.T) {
 		wantSegs    int
 	}{
 		"one segment":                     {segmentSize: 1 << 20, size: 100, batch: 1, n: 50, wantSegs: 1},
-		"many segments":                   {segmentSize: 1000, size: 92, batch: 1, n: 100, wantSegs: 10},
-		"batches fill segments exactly":   {segmentSize: 1000, size: 92, batch: 5, n: 20, wantSegs: 10},
-		"batches never straddle segments": {segmentSize: 1000, size: 92, batch: 4, n: 30, wantSegs: 15},
+		"many segments":                   {segmentSize: fileHeaderSize + 1000, size: 92, batch: 1, n: 100, wantSegs: 10},
+		"batches fill segments exactly":   {segmentSize: fileHeaderSize + 1000, size: 92, batch: 5, n: 20, wantSegs: 10},
+		"batches never straddle segments": {segmentSize: fileHeaderSize + 1000, size: 92, batch: 4, n: 30, wantSegs: 15},
 		"records larger than a segment":   {segmentSize: 100, size: 1000, batch: 1, n: 5, wantSegs: 5},
 		"batch larger than a segment":     {segmentSize: 100, size: 50, batch: 4, n: 5, wantSegs: 5},
-		"empty payloads":                  {segmentSize: 80, size: 0, batch: 2, n: 10, wantSegs: 2},
+		"empty payloads":                  {segmentSize: fileHeaderSize + 80, size: 0, batch: 2, n: 10, wantSegs: 2},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := testConfig(t.TempDir())
@@ -234,7 +234,7 @@ func TestTruncate(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := testConfig(t.TempDir())
-			cfg.SegmentSize = 10 * (headerSize + 20)
+			cfg.SegmentSize = fileHeaderSize + 10*(headerSize+20)
 			w, _, _ := openReplayed(t, cfg)
 			all := appendN(t, w, "r", 100, 20)
 			for _, b := range tc.before {
