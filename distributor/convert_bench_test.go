@@ -14,6 +14,8 @@ import (
 // request of the load harness's realistic records (~270 wire bytes each):
 //
 //	convert          convertLogs alone: validation, attribute flattening, stream and record ids
+//	convert-reused   the same with one validator reset between requests, as the
+//	                 distributor reuses them (Distributor.recycle)
 //	decode+convert   plus decoding the OTLP protobuf, as the gRPC receiver does
 //	+push-marshal    plus encoding the ingester PushRequest (RF=1: one request, for an
 //	                 ingester in the same process)
@@ -54,6 +56,13 @@ func BenchmarkConvertLogs(b *testing.B) {
 	}
 	req := decode(b)
 	run("convert", func(b *testing.B) { convert(b, req) })
+	v := testValidator()
+	run("convert-reused", func(b *testing.B) {
+		v.reset(v.lim, v.nowNanos)
+		if c := convertLogs("bench", v, req.Logs()); c.accepted != n {
+			b.Fatalf("accepted %d of %d", c.accepted, n)
+		}
+	})
 	run("decode+convert", func(b *testing.B) { convert(b, decode(b)) })
 	run("decode+convert+push-marshal", func(b *testing.B) {
 		c := convert(b, decode(b))

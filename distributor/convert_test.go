@@ -165,3 +165,48 @@ func TestConvertLogsRefusesInvalidUTF8Anywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestAttrNumbersOutliveReuse: record attributes' numbers are text in the validator's
+// memory, which the next request reuses once the push is done; a resource's are not,
+// since its index labels stay in the ingester's streams. Both must read the same after a
+// reused validator converts another request.
+func TestAttrNumbersOutliveReuse(t *testing.T) {
+	var lim limits.Limits
+	flagext.DefaultValues(&lim)
+	lim.IndexLabels = append(lim.IndexLabels, "shard.id")
+	v := newValidator(&lim, time.Now().UnixNano())
+	logs := func(shard int64, status int64, dur float64) plog.Logs {
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("service.name", "checkout")
+		rl.Resource().Attributes().PutInt("shard.id", shard)
+		lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		lr.Body().SetStr("GET /cart")
+		lr.Attributes().PutInt("http.response.status_code", status)
+		lr.Attributes().PutDouble("http.server.request.duration", dur)
+		return ld
+	}
+	first := convertLogs("t", v, logs(17, 503, 0.0123))
+	if len(first.streams) != 1 || len(first.streams[0].Records) != 1 {
+		t.Fatalf("converted %d streams", len(first.streams))
+	}
+	labels := first.streams[0].Labels
+	rec := first.streams[0].Records[0]
+	got := map[string]string{}
+	for _, a := range rec.Attributes {
+		got[a.Key] = a.Value
+	}
+	if got["http.response.status_code"] != "503" || got["http.server.request.duration"] != "0.0123" {
+		t.Fatalf("record attributes %v", got)
+	}
+	v.reset(&lim, time.Now().UnixNano())
+	convertLogs("t", v, logs(99, 200, 9.5))
+	for _, l := range labels {
+		if l.Name == "shard_id" && l.Value != "17" {
+			t.Fatalf("stream label shard_id = %q after the validator was reused, want 17", l.Value)
+		}
+	}
+	if !hasLabel(labels, "shard_id") {
+		t.Fatalf("no shard_id label in %v", labels)
+	}
+}
