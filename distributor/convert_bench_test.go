@@ -19,6 +19,8 @@ import (
 //	decode+convert   plus decoding the OTLP protobuf, as the gRPC receiver does
 //	+push-marshal    plus encoding the ingester PushRequest (RF=1: one request, for an
 //	                 ingester in the same process)
+//	+located-reused  the same as an all-in-one process runs it: a reused validator, and
+//	                 the request written into the memory of an earlier one
 //	push-rf3/*       encoding the requests of 3 replicas: each built as objects and
 //	                 marshalled whole by proto.Marshal, or by pushEncoder (each stream
 //	                 encoded once, joined per replica)
@@ -79,6 +81,27 @@ func BenchmarkConvertLogs(b *testing.B) {
 		if err != nil || len(out) == 0 {
 			b.Fatalf("marshal push: %d bytes, %v", len(out), err)
 		}
+	})
+	// As an all-in-one process runs: a reused validator, and the request for the ingester
+	// in the process written into the memory of an earlier one.
+	var held []byte
+	run("decode+convert+located-reused", func(b *testing.B) {
+		v.reset(v.lim, v.nowNanos)
+		c := convertLogs("bench", v, decode(b).Logs())
+		idx := make([]int, len(c.streams))
+		sets := make([][]string, len(c.streams))
+		for i := range idx {
+			idx[i], sets[i] = i, []string{"ingester-1:9095"}
+		}
+		enc, err := newPushEncoder("bench", c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lp, ok, err := enc.located(sets, "ingester-1:9095", idx, func(int) []byte { return held })
+		if !ok || err != nil {
+			b.Fatalf("located: %v, %v", ok, err)
+		}
+		held = lp.Raw
 	})
 	c := convert(b, req)
 	addrs := []string{"ingester-1:9095", "ingester-2:9095", "ingester-3:9095"}
