@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/go-kit/log/level"
 	dsring "github.com/grafana/dskit/ring"
@@ -369,7 +370,8 @@ func (i *Ingester) build(w *flushWork, skip map[uint64]bool, checkState bool) er
 	w.builtLogs, w.builtSpans = make([]int32, 0, len(w.logIdx)), make([]int32, 0, len(w.spanIdx))
 	var ret retentionCache
 	w.sortLogs()
-	for _, k := range w.logIdx {
+	for n, k := range w.logIdx {
+		prefetchHeldAhead(w.logView, w.pushView, w.logIdx, n)
 		le := w.logAt(k)
 		if (checkState && le.state != statePending) || skip[le.id] {
 			continue
@@ -827,5 +829,28 @@ func (i *Ingester) retire(now time.Time) {
 	}
 	if err := i.wal.Truncate(oldest); err != nil {
 		level.Warn(i.logger).Log("msg", "WAL truncate failed", "err", err)
+	}
+}
+
+// heldPrefetchBytes is how much of a held record prefetchHeldAhead asks for: a realistic
+// record's 5 lines (BenchmarkFlushRows: 355-360 ns a record against 395-407 with 3 lines
+// and 434-446 without prefetch).
+const heldPrefetchBytes = 320
+
+// prefetchHeldAhead is build's prefetch at step n of a loop over idx (positions in logs):
+// the entry 2*prefetchAhead steps on, and the first bytes of the record prefetchAhead
+// steps on, whose entry the step before asked for. In the logs table's order the
+// records of concurrent pushes interleave, so each record's bytes lie away from the
+// last one's, and out of cache in an ingester holding hundreds of MB.
+func prefetchHeldAhead(logs []logEntry, pushes []*heldPush, idx []int32, n int) {
+	if m := n + 2*prefetchAhead; m < len(idx) {
+		prefetchLine(unsafe.Pointer(&logs[idx[m]]))
+	}
+	if m := n + prefetchAhead; m < len(idx) {
+		le := &logs[idx[m]]
+		raw := pushes[le.push].raw
+		for o, end := le.off, le.off+min(le.n, heldPrefetchBytes); o < end; o += 64 {
+			prefetchLine(unsafe.Pointer(&raw[o]))
+		}
 	}
 }

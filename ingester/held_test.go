@@ -1,6 +1,7 @@
 package ingester
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"strings"
@@ -237,9 +238,10 @@ func FuzzScanPush(f *testing.F) {
 	})
 }
 
-// BenchmarkScanPush compares holding a push (scanPush) with decoding it, for a request
-// shaped like the load harness's: 2,000 records of 20 streams, 5 attributes each.
-func BenchmarkScanPush(b *testing.B) {
+// benchPush is a request shaped like the load harness's: 2,000 records of 20 streams,
+// 5 attributes each, and its encoding.
+func benchPush(b *testing.B) (*pb.PushRequest, []byte) {
+	b.Helper()
 	req := &pb.PushRequest{Tenant: "bench", Resources: []*pb.Resource{{ServiceName: "api", Attributes: manyAttrs(8)}}}
 	for s := range 20 {
 		st := &pb.LogStream{StreamId: uint64(s), Labels: []*pb.Label{{Name: "service_name", Value: "api"}, {Name: "pod", Value: fmt.Sprint("api-", s)}},
@@ -255,6 +257,13 @@ func BenchmarkScanPush(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return req, raw
+}
+
+// BenchmarkScanPush compares holding a push (scanPush) with decoding it, for a request
+// shaped like the load harness's (benchPush).
+func BenchmarkScanPush(b *testing.B) {
+	_, raw := benchPush(b)
 	b.Run("scanPush", func(b *testing.B) {
 		b.SetBytes(int64(len(raw)))
 		b.ReportAllocs()
@@ -381,5 +390,55 @@ func TestEntriesHoldNoPointers(t *testing.T) {
 				t.Errorf("%s.%s is a %s: the epochs' entries would hold pointers", typ.Name(), f.Name, f.Type.Kind())
 			}
 		}
+	}
+}
+
+// BenchmarkFlushRows builds a flush batch's rows as build does, from many pushes' held
+// records in the logs table's order, which interleaves the pushes: each record's bytes
+// are then away from the last one's and out of cache, as in an ingester holding
+// hundreds of MB. With prefetch, each step asks for the bytes of the record
+// prefetchAhead places on (prefetchHeld) and for the entry twice as far on.
+func BenchmarkFlushRows(b *testing.B) {
+	_, raw := benchPush(b)
+	const pushes = 100
+	var logs []logEntry
+	var held []*heldPush
+	for i := range pushes {
+		sp, err := scanPush(bytes.Clone(raw))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, le := range sp.logs {
+			le.push = uint32(i)
+			logs = append(logs, le)
+		}
+		held = append(held, sp.push)
+	}
+	// Concurrent pushes' records interleave in time order: record k of every push, then
+	// record k+1 of every push.
+	perPush := len(logs) / pushes
+	idx := make([]int32, 0, len(logs))
+	for k := range perPush {
+		for i := range pushes {
+			idx = append(idx, int32(i*perPush+k))
+		}
+	}
+	var batch clickhouse.LogBatch
+	for _, prefetch := range []bool{false, true} {
+		b.Run(fmt.Sprintf("prefetch=%v", prefetch), func(b *testing.B) {
+			for b.Loop() {
+				batch.Reset()
+				for n, k := range idx {
+					if prefetch {
+						prefetchHeldAhead(logs, held, idx, n)
+					}
+					le := logIn(logs, held, int(k))
+					if err := batch.AddEncoded("bench", 30, 1, le.meta(), le.resource(), le.bytes()); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(idx)), "ns/record")
+		})
 	}
 }
