@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -48,9 +49,10 @@ type flushWork struct {
 // every flush cost its INSERT's size in new memory, zeroed and faulted in, and handed
 // back to the kernel soon after (clickhouse.LogBatch).
 type flushBatch struct {
-	logs  clickhouse.LogBatch
-	spans clickhouse.SpanBatch
-	order []logOrder // sortLogs' scratch
+	logs     clickhouse.LogBatch
+	spans    clickhouse.SpanBatch
+	order    []logOrder // sortLogs' scratch
+	orderTmp []logOrder // sortLogOrder's
 }
 
 func (i *Ingester) getBatch() *flushBatch {
@@ -462,19 +464,96 @@ func (w *flushWork) sortLogs() {
 	for n := range keys {
 		keys[n].group = rank[keys[n].group]
 	}
-	slices.SortFunc(keys, func(a, b logOrder) int {
-		if a.group != b.group {
-			return cmp.Compare(a.group, b.group)
-		}
-		if a.ts != b.ts {
-			return cmp.Compare(a.ts, b.ts)
-		}
-		return cmp.Compare(a.id, b.id)
-	})
+	w.orderTmp = sortLogOrder(keys, w.orderTmp)
 	for n := range keys {
 		w.logIdx[n] = keys[n].idx
 	}
 	w.order = keys[:0]
+}
+
+// Radix sorting: keys of up to 64 bits in digits of radixBits; below minRadixSort keys
+// a comparison sort is quicker.
+const (
+	radixBits    = 11
+	radixBuckets = 1 << radixBits
+	minRadixSort = 4096
+)
+
+func compareLogOrder(a, b logOrder) int {
+	if a.group != b.group {
+		return cmp.Compare(a.group, b.group)
+	}
+	if a.ts != b.ts {
+		return cmp.Compare(a.ts, b.ts)
+	}
+	return cmp.Compare(a.id, b.id)
+}
+
+// sortLogOrder sorts keys by (group, ts, id), with tmp (returned, grown) as scratch.
+// A batch's timestamps span seconds and its groups are few, so (group, ts - the
+// earliest) packs into one integer of a few dozen bits, sorted by a least-significant-
+// digit radix sort in 3-5 passes over the keys, skipping digits every key shares; equal
+// (group, ts) runs are then put in id order. pdqsort's comparisons through a function
+// cost 2-3 times as much on an epoch of 200,000 records (BenchmarkSortLogOrder). Keys
+// spanning too wide a range for one integer, and short batches, take the comparison
+// sort.
+func sortLogOrder(keys, tmp []logOrder) []logOrder {
+	if len(keys) < minRadixSort {
+		slices.SortFunc(keys, compareLogOrder)
+		return tmp
+	}
+	minTs, maxTs, maxGroup := keys[0].ts, keys[0].ts, keys[0].group
+	for _, k := range keys {
+		minTs, maxTs, maxGroup = min(minTs, k.ts), max(maxTs, k.ts), max(maxGroup, k.group)
+	}
+	tsBits := bits.Len64(uint64(maxTs - minTs))
+	if maxTs-minTs < 0 || tsBits+bits.Len32(maxGroup) > 64 {
+		slices.SortFunc(keys, compareLogOrder)
+		return tmp
+	}
+	packed := func(k *logOrder) uint64 { return uint64(k.group)<<tsBits | uint64(k.ts-minTs) }
+	passes := (tsBits + bits.Len32(maxGroup) + radixBits - 1) / radixBits
+	var counts [64/radixBits + 1][radixBuckets]uint32
+	for n := range keys {
+		p := packed(&keys[n])
+		for d := range passes {
+			counts[d][(p>>(d*radixBits))&(radixBuckets-1)]++
+		}
+	}
+	tmp = slices.Grow(tmp[:0], len(keys))[:len(keys)]
+	src, dst := keys, tmp
+	for d := range passes {
+		c := &counts[d]
+		if c[(packed(&src[0])>>(d*radixBits))&(radixBuckets-1)] == uint32(len(keys)) {
+			continue // every key has this digit
+		}
+		var at uint32
+		for b := range c {
+			c[b], at = at, at+c[b]
+		}
+		shift := d * radixBits
+		for n := range src {
+			b := (packed(&src[n]) >> shift) & (radixBuckets - 1)
+			dst[c[b]] = src[n]
+			c[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &keys[0] {
+		copy(keys, src)
+	}
+	// Equal (group, ts) runs, rare with nanosecond timestamps, in id order.
+	for start := 0; start < len(keys); {
+		end := start + 1
+		for end < len(keys) && keys[end].group == keys[start].group && keys[end].ts == keys[start].ts {
+			end++
+		}
+		if end-start > 1 {
+			slices.SortFunc(keys[start:end], compareLogOrder)
+		}
+		start = end
+	}
+	return tmp
 }
 
 // retentionCache remembers the last tenant's retention: a batch is mostly one tenant.

@@ -2,6 +2,8 @@ package ingester
 
 import (
 	"context"
+	"math"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"sync"
@@ -324,4 +326,71 @@ func TestRetireWaitsForWorkInFlight(t *testing.T) {
 		}
 		i.mu.Unlock()
 	}
+}
+
+// TestSortLogOrder holds the radix sort to a comparison sort on batches of every shape:
+// few and many groups, timestamps within seconds and across the whole int64 range (the
+// comparison sort's fallback), ties on timestamps, and batches below and above the size
+// where the radix sort takes over.
+func TestSortLogOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for name, tc := range map[string]struct {
+		n, groups int
+		span      int64 // timestamps in [base, base+span)
+		base      int64
+	}{
+		"small":                {n: 100, groups: 3, span: 5e9, base: 1.7e18},
+		"epoch":                {n: 50000, groups: 20, span: 5e9, base: 1.7e18},
+		"one group":            {n: 20000, groups: 1, span: 5e9, base: 1.7e18},
+		"ties":                 {n: 20000, groups: 4, span: 50, base: 1.7e18},
+		"one timestamp":        {n: 10000, groups: 1, span: 1, base: 1.7e18},
+		"days":                 {n: 20000, groups: 300, span: 7 * 86400e9, base: 1.7e18},
+		"whole range":          {n: 20000, groups: 5, span: math.MaxInt64, base: math.MinInt64 / 2},
+		"many groups, one day": {n: 20000, groups: 70000, span: 86400e9, base: 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			keys := make([]logOrder, tc.n)
+			for k := range keys {
+				keys[k] = logOrder{group: uint32(rng.IntN(tc.groups)), idx: int32(k), ts: tc.base + rng.Int64N(tc.span), id: rng.Uint64()}
+			}
+			want := slices.Clone(keys)
+			slices.SortFunc(want, compareLogOrder)
+			var tmp []logOrder
+			for round := range 2 { // the scratch of the first round reused
+				got := slices.Clone(keys)
+				tmp = sortLogOrder(got, tmp)
+				if !slices.Equal(got, want) {
+					t.Fatalf("round %d: radix order differs from the comparison sort's", round)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSortLogOrder sorts an epoch's keys as sortLogs does: 200,000 records of 20
+// services from concurrent pushes, in arrival order.
+func BenchmarkSortLogOrder(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const n, pushes = 200000, 100
+	keys := make([]logOrder, 0, n)
+	base := int64(1.7e18)
+	for p := range pushes {
+		for k := range n / pushes {
+			keys = append(keys, logOrder{group: uint32(rng.IntN(20)), idx: int32(len(keys)), ts: base + int64(p)*50e6 + int64(k)*1e6 + rng.Int64N(1e6), id: rng.Uint64()})
+		}
+	}
+	work := make([]logOrder, n)
+	b.Run("pdqsort", func(b *testing.B) {
+		for b.Loop() {
+			copy(work, keys)
+			slices.SortFunc(work, compareLogOrder)
+		}
+	})
+	b.Run("radix", func(b *testing.B) {
+		var tmp []logOrder
+		for b.Loop() {
+			copy(work, keys)
+			tmp = sortLogOrder(work, tmp)
+		}
+	})
 }
