@@ -66,8 +66,8 @@ func BenchmarkConvertLogs(b *testing.B) {
 		}
 	})
 	run("decode+convert", func(b *testing.B) { convert(b, decode(b)) })
-	run("decode+convert+push-marshal", func(b *testing.B) {
-		c := convert(b, decode(b))
+	// An encoder of c's streams, all for one ingester.
+	local := func(b *testing.B, c *converted) (*pushEncoder, [][]string, []int) {
 		idx := make([]int, len(c.streams))
 		sets := make([][]string, len(c.streams))
 		for i := range idx {
@@ -77,6 +77,10 @@ func BenchmarkConvertLogs(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		return enc, sets, idx
+	}
+	run("decode+convert+push-marshal", func(b *testing.B) {
+		enc, sets, idx := local(b, convert(b, decode(b)))
 		out, err := enc.direct(sets, "ingester-1:9095", idx)
 		if err != nil || len(out) == 0 {
 			b.Fatalf("marshal push: %d bytes, %v", len(out), err)
@@ -87,16 +91,7 @@ func BenchmarkConvertLogs(b *testing.B) {
 	var held []byte
 	run("decode+convert+located-reused", func(b *testing.B) {
 		v.reset(v.lim, v.nowNanos)
-		c := convertLogs("bench", v, decode(b).Logs())
-		idx := make([]int, len(c.streams))
-		sets := make([][]string, len(c.streams))
-		for i := range idx {
-			idx[i], sets[i] = i, []string{"ingester-1:9095"}
-		}
-		enc, err := newPushEncoder("bench", c)
-		if err != nil {
-			b.Fatal(err)
-		}
+		enc, sets, idx := local(b, convertLogs("bench", v, decode(b).Logs()))
 		lp, ok, err := enc.located(sets, "ingester-1:9095", idx, func(int) []byte { return held })
 		if !ok || err != nil {
 			b.Fatalf("located: %v, %v", ok, err)
