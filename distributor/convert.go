@@ -57,6 +57,7 @@ type validator struct {
 	records  chunk[pb.LogRecord]
 	attrVals chunk[pb.Attr]
 	attrPtrs chunk[*pb.Attr]
+	recPtrs  chunk[*pb.LogRecord] // streams' record lists
 	idBytes  chunk[byte]
 	numText  chunk[byte] // record attributes' numbers as text
 	hashBuf  []byte      // logID's scratch
@@ -135,6 +136,7 @@ func (v *validator) reset(lim *limits.Limits, nowNanos int64) {
 	v.records.rewind()
 	v.attrVals.rewind()
 	v.attrPtrs.rewind()
+	v.recPtrs.rewind()
 	v.idBytes.rewind()
 	v.numText.rewind()
 }
@@ -422,7 +424,9 @@ func convertLogs(tenant string, v *validator, ld plog.Logs) *converted {
 		sid := streamID(tenant, labels)
 		st := byStream[sid]
 		if st == nil {
-			st = &pb.LogStream{StreamId: sid, Labels: labels}
+			// Room for this resource's records, which are mostly all the stream gets;
+			// grown by append, the lists were reallocated over and over.
+			st = &pb.LogStream{StreamId: sid, Labels: labels, Records: v.recPtrs.take(n)[:0]}
 			byStream[sid] = st
 			c.streams = append(c.streams, st)
 		}

@@ -1,6 +1,8 @@
 package distributor
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -208,5 +210,49 @@ func TestAttrNumbersOutliveReuse(t *testing.T) {
 	}
 	if !hasLabel(labels, "shard_id") {
 		t.Fatalf("no shard_id label in %v", labels)
+	}
+}
+
+// TestStreamRecordsAcrossResources: resources with the same index labels make one
+// stream, whose records are all of theirs in request order, also when the validator's
+// record lists are reused and a later resource starts another stream in between.
+func TestStreamRecordsAcrossResources(t *testing.T) {
+	v := testValidator()
+	for round := range 2 {
+		ld := plog.NewLogs()
+		for r, spec := range []struct {
+			service, host string
+			n             int
+		}{{"api", "h1", 2}, {"web", "h1", 4}, {"api", "h2", 3}} {
+			rl := ld.ResourceLogs().AppendEmpty()
+			rl.Resource().Attributes().PutStr("service.name", spec.service)
+			rl.Resource().Attributes().PutStr("host.name", spec.host)
+			recs := rl.ScopeLogs().AppendEmpty().LogRecords()
+			for k := range spec.n {
+				lr := recs.AppendEmpty()
+				lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+				lr.Body().SetStr(fmt.Sprintf("round %d resource %d record %d", round, r, k))
+			}
+		}
+		v.reset(v.lim, time.Now().UnixNano())
+		c := convertLogs("t", v, ld)
+		if len(c.streams) != 2 || c.accepted != 9 {
+			t.Fatalf("round %d: %d streams, %d accepted, want 2 and 9", round, len(c.streams), c.accepted)
+		}
+		var got []string
+		for _, r := range c.streams[0].Records {
+			got = append(got, r.Body)
+		}
+		want := []string{"round %d resource 0 record 0", "round %d resource 0 record 1",
+			"round %d resource 2 record 0", "round %d resource 2 record 1", "round %d resource 2 record 2"}
+		for k := range want {
+			want[k] = fmt.Sprintf(want[k], round)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: stream api holds %q, want %q", round, got, want)
+		}
+		if n := len(c.streams[1].Records); n != 4 || c.streams[1].Records[3].Body != fmt.Sprintf("round %d resource 1 record 3", round) {
+			t.Fatalf("round %d: stream web holds %d records, last %q", round, n, c.streams[1].Records[n-1].Body)
+		}
 	}
 }
