@@ -170,10 +170,10 @@ func formatNanos(ts int64) string {
 }
 
 // attrs flattens an OTLP attribute map, checking limits. The result is sorted by key so
-// ids do not depend on the sender's map order. Numbers are written as text into v's
-// memory, which dies with the request, unless what is "resource": a resource's index
-// labels outlive it in the ingester's streams.
-func (v *validator) attrs(m pcommon.Map, what string) ([]*pb.Attr, string, string) {
+// ids do not depend on the sender's map order. Numbers are written as text into text
+// (v's memory, which dies with the request) when it is set, else into strings of their
+// own: a resource's index labels outlive the request in the ingester's streams.
+func (v *validator) attrs(m pcommon.Map, what string, text *chunk[byte]) ([]*pb.Attr, string, string) {
 	if reason, msg := v.checkAttrCount(what, m.Len()); reason != "" {
 		return nil, reason, msg
 	}
@@ -183,10 +183,6 @@ func (v *validator) attrs(m pcommon.Map, what string) ([]*pb.Attr, string, strin
 	out := v.attrPtrs.take(m.Len())[:0]
 	slab := v.attrVals.take(m.Len())
 	var reason, msg string
-	text := &v.numText
-	if what == "resource" {
-		text = nil
-	}
 	m.Range(func(k string, val pcommon.Value) bool {
 		if reason, msg = v.checkAttrKey(what, k); reason != "" {
 			return false
@@ -282,7 +278,7 @@ func attrValue(v pcommon.Value, text *chunk[byte]) (string, pb.AttrType) {
 
 // resource builds the shared Resource and the stream labels of a resource.
 func (v *validator) resource(r pcommon.Resource) (*pb.Resource, []*pb.Label, string, string) {
-	attrs, reason, msg := v.attrs(r.Attributes(), "resource")
+	attrs, reason, msg := v.attrs(r.Attributes(), "resource", nil)
 	if reason != "" {
 		return nil, nil, reason, msg
 	}
@@ -492,7 +488,7 @@ func (v *validator) logRecord(lr plog.LogRecord, scope pcommon.InstrumentationSc
 			return nil, "invalid_utf8", "log record " + f.name + " is not valid UTF-8"
 		}
 	}
-	attrs, reason, msg := v.attrs(lr.Attributes(), "log record")
+	attrs, reason, msg := v.attrs(lr.Attributes(), "log record", &v.numText)
 	if reason != "" {
 		return nil, reason, msg
 	}
@@ -580,7 +576,7 @@ func (v *validator) span(s ptrace.Span, scope pcommon.InstrumentationScope) (*pb
 	if !utf8.ValidString(s.Name()) || !utf8.ValidString(s.Status().Message()) {
 		return nil, "invalid_utf8", "span name or status message is not valid UTF-8"
 	}
-	attrs, reason, msg := v.attrs(s.Attributes(), "span")
+	attrs, reason, msg := v.attrs(s.Attributes(), "span", &v.numText)
 	if reason != "" {
 		return nil, reason, msg
 	}
@@ -604,7 +600,7 @@ func (v *validator) span(s ptrace.Span, scope pcommon.InstrumentationScope) (*pb
 	evs := s.Events()
 	for i := 0; i < evs.Len(); i++ {
 		e := evs.At(i)
-		ea, reason, msg := v.attrs(e.Attributes(), "span event")
+		ea, reason, msg := v.attrs(e.Attributes(), "span event", &v.numText)
 		if reason != "" {
 			return nil, reason, msg
 		}
@@ -613,7 +609,7 @@ func (v *validator) span(s ptrace.Span, scope pcommon.InstrumentationScope) (*pb
 	links := s.Links()
 	for i := 0; i < links.Len(); i++ {
 		l := links.At(i)
-		la, reason, msg := v.attrs(l.Attributes(), "span link")
+		la, reason, msg := v.attrs(l.Attributes(), "span link", &v.numText)
 		if reason != "" {
 			return nil, reason, msg
 		}

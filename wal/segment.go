@@ -16,16 +16,17 @@ const (
 	spareExt = ".spare"
 )
 
-func segmentName(seg int) string {
-	return fmt.Sprintf("%08d%s", seg, segmentExt)
-}
+// numberedName is the file name of segment or spare seg: the number, zero-padded, and ext.
+func numberedName(seg int, ext string) string { return fmt.Sprintf("%08d%s", seg, ext) }
+
+func segmentName(seg int) string { return numberedName(seg, segmentExt) }
 
 func segmentPath(dir string, seg int) string {
 	return filepath.Join(dir, segmentName(seg))
 }
 
 func sparePath(dir string, seg int) string {
-	return filepath.Join(dir, fmt.Sprintf("%08d%s", seg, spareExt))
+	return filepath.Join(dir, numberedName(seg, spareExt))
 }
 
 // parseSegmentName accepts only names segmentName produces, so "1.wal" and
@@ -40,7 +41,7 @@ func parseNumbered(name, ext string) (int, bool) {
 		return 0, false
 	}
 	seg, err := strconv.Atoi(digits)
-	if err != nil || seg <= 0 || fmt.Sprintf("%08d%s", seg, ext) != name {
+	if err != nil || seg <= 0 || numberedName(seg, ext) != name {
 		return 0, false
 	}
 	return seg, true
