@@ -195,3 +195,32 @@ func (s *Sampler) Peak(name string, useHWM bool) uint64 {
 	}
 	return 0
 }
+
+// AnonHugePages is how much of a process's memory is in transparent huge pages, from
+// /proc/<pid>/smaps_rollup: a huge page is faulted in once for 2 MiB, so this memory is
+// not in the process's minor fault count as 4 KiB pages are. Reading it walks the
+// process's page tables, so it is read once a phase, not every sample.
+func AnonHugePages(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0, err
+	}
+	return anonHugePages(string(b))
+}
+
+func anonHugePages(rollup string) (uint64, error) {
+	for line := range strings.Lines(rollup) {
+		if rest, ok := strings.CutPrefix(line, "AnonHugePages:"); ok {
+			f := strings.Fields(rest)
+			if len(f) != 2 || f[1] != "kB" {
+				return 0, fmt.Errorf("smaps_rollup: AnonHugePages line %q", strings.TrimSpace(line))
+			}
+			kb, err := strconv.ParseUint(f[0], 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("smaps_rollup: AnonHugePages: %w", err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("smaps_rollup: no AnonHugePages line")
+}

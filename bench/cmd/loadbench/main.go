@@ -632,6 +632,12 @@ func (h *harness) strata(ctx context.Context, title, short string, start topolog
 		}
 		m2, st2 := s.Mark(), s.MarkStats()
 		untilQueryable := time.Since(loadStart)
+		var huge uint64
+		for _, pr := range procs {
+			if n, err := bench.AnonHugePages(pr.Pid()); err == nil {
+				huge += n
+			}
+		}
 		profWG.Wait()
 		h.summarize(short, profiled, cpuProfiles)
 		for k, path := range heaps {
@@ -677,9 +683,9 @@ func (h *harness) strata(ctx context.Context, title, short string, start topolog
 				res.Acked, res.Sent, res.Rejected, res.Elapsed.Seconds(), o.clients, res.AckedInWindow, o.duration, float64(res.AckedInWindow)/min(o.duration, res.Elapsed).Seconds(),
 				float64(res.Acked)/untilQueryable.Seconds(), res.Requests, res.Retries, res.GaveUp, res.Failed, p50.Round(time.Millisecond), p90.Round(time.Millisecond), p99.Round(time.Millisecond), float64(res.FillTime.Milliseconds())),
 			fmt.Sprintf("ClickHouse count() = %d, uniqExact(id) = %d; queryable %s after the last acknowledgement.", stored, distinct, fmtQueryable(p.Queryable, qerr)),
-			fmt.Sprintf("Strata CPU from load start until queryable (%.1f s): %.1f core-seconds = %.1f core-µs per record, %.0f%% of it in the kernel; %d minor page faults (%.1f per 1000 records, %.0f MiB first touched%s).",
+			fmt.Sprintf("Strata CPU from load start until queryable (%.1f s): %.1f core-seconds = %.1f core-µs per record, %.0f%% of it in the kernel; %d minor page faults (%.1f per 1000 records, %.0f MiB first touched in 4 KiB pages%s); %.0f MiB in transparent huge pages at the end, faulted in 2 MiB at a time.",
 				untilQueryable.Seconds(), strataCPU.Seconds(), perRecord(strataCPU, res.Acked), 100*strataSys.Seconds()/max(strataCPU.Seconds(), 1e-9),
-				faults, 1000*float64(faults)/float64(max(res.Acked, 1)), float64(faults)*4096/(1<<20), h.faultTime(faults, strataCPU)))
+				faults, 1000*float64(faults)/float64(max(res.Acked, 1)), float64(faults)*4096/(1<<20), h.faultTime(faults, strataCPU), float64(huge)/(1<<20)))
 		p.Notes = append(p.Notes, paceNote(res, o.duration))
 		if res.FirstRetryable != "" {
 			p.Notes = append(p.Notes, "First retryable error: "+firstLine(res.FirstRetryable))

@@ -5,6 +5,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
@@ -81,7 +82,8 @@ const ingesterGCPercent = 50
 // tuneGC gives a process that runs an ingester a soft memory limit of 1.75 times the
 // records it may hold (the garbage collector then works harder before the heap, with a
 // flush's transient column buffers on top of the records, grows past it) and
-// ingesterGCPercent. GOMEMLIMIT and GOGC, when set, win.
+// ingesterGCPercent. GOMEMLIMIT and GOGC, when set, win. With -heap-huge-pages the
+// heap up to the limit is backed by huge pages (adviseHeapHugePages).
 func tuneGC(cfg *Config, logger log.Logger) {
 	if !slices.ContainsFunc(cfg.Target, func(t string) bool { return t == All || t == Ingester }) {
 		return
@@ -89,10 +91,22 @@ func tuneGC(cfg *Config, logger log.Logger) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(ingesterGCPercent)
 	}
+	limit := debug.SetMemoryLimit(-1)
 	if os.Getenv("GOMEMLIMIT") == "" {
-		limit := cfg.Ingester.MaxMemoryBytes * 7 / 4
+		limit = cfg.Ingester.MaxMemoryBytes * 7 / 4
 		debug.SetMemoryLimit(limit)
 		level.Debug(logger).Log("msg", "soft memory limit set", "bytes", limit)
+	}
+	if !cfg.HeapHugePages {
+		return
+	}
+	if limit == math.MaxInt64 { // GOMEMLIMIT=off
+		limit = cfg.Ingester.MaxMemoryBytes * 7 / 4
+	}
+	if start, end, why := adviseHeapHugePages(limit); why != "" {
+		level.Info(logger).Log("msg", "heap not backed by huge pages", "reason", why)
+	} else {
+		level.Info(logger).Log("msg", "heap backed by transparent huge pages", "bytes", end-start)
 	}
 }
 

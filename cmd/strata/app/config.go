@@ -26,6 +26,7 @@ import (
 type Config struct {
 	Target        flagext.StringSliceCSV `yaml:"target"`
 	RuntimeConfig string                 `yaml:"runtime_config_file"`
+	HeapHugePages bool                   `yaml:"heap_huge_pages"`
 
 	Server      server.Config       `yaml:"server"`
 	Memberlist  memberlist.KVConfig `yaml:"memberlist"`
@@ -47,6 +48,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	c.Target = []string{All}
 	f.Var(&c.Target, "target", "Comma-separated components to run: all, distributor, ingester, querier.")
 	f.StringVar(&c.RuntimeConfig, "runtime-config.file", "", "YAML file with per-tenant limit overrides (`overrides: {tenant: {...}}`), reloaded every 10s.")
+	f.BoolVar(&c.HeapHugePages, "heap-huge-pages", true, "In a process that runs an ingester, map the heap up to its soft memory limit at start and ask Linux to back it with transparent huge pages (when /sys/kernel/mm/transparent_hugepage/enabled is madvise; with always the heap has them anyway). Memory is faulted in 2 MiB at a time instead of 4 KiB: on virtual machines where a page fault costs 14-19 µs, an all-in-one process spent 11-16% of its CPU faulting in its heap, and about 1% with huge pages. RSS is counted as the memory is used, not at start.")
 	c.Server.MetricsNamespace = "strata"
 	c.Server.RegisterFlags(f)
 	c.Memberlist.RegisterFlags(f)
