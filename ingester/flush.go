@@ -729,7 +729,9 @@ func (w *flushWork) addRelease(self, tenant string, p *pb.Placement, id uint64, 
 }
 
 // prepare builds w's batch: the records it still has to write, sorted as storage keeps
-// them, with what storage derives from them. A failure backs off, and w holds no batch.
+// them, with what storage derives from them, and stores what must precede them (the
+// batch's index rows, Store.PrepareLogs) while the batch before is written. A failure
+// backs off, and w holds no batch.
 func (i *Ingester) prepare(ctx context.Context, w *flushWork) error {
 	start := time.Now()
 	w.flushBatch = i.getBatch()
@@ -739,13 +741,17 @@ func (i *Ingester) prepare(ctx context.Context, w *flushWork) error {
 	} else {
 		err = i.build(w, nil, false)
 	}
+	if err == nil {
+		fctx, cancel := context.WithTimeout(ctx, i.cfg.FlushTimeout)
+		err = i.store.PrepareLogs(fctx, &w.logs)
+		cancel()
+	}
 	if err != nil {
 		i.putBatch(w.flushBatch)
 		w.flushBatch = nil
 		i.flushFailed(ctx, err)
 		return err
 	}
-	i.store.PrepareLogs(&w.logs)
 	w.buildTime = time.Since(start)
 	return nil
 }

@@ -93,8 +93,9 @@ func (c *Config) Validate() error {
 
 // Store is where flushed records go.
 type Store interface {
-	// PrepareLogs computes ahead what WriteLogs derives from a batch's rows.
-	PrepareLogs(b *clickhouse.LogBatch)
+	// PrepareLogs stores ahead of WriteLogs what it derives from a batch's rows, and
+	// must store before them.
+	PrepareLogs(ctx context.Context, b *clickhouse.LogBatch) error
 	WriteLogs(ctx context.Context, b *clickhouse.LogBatch) error
 	WriteSpans(ctx context.Context, b *clickhouse.SpanBatch) error
 	// StoredIDs returns the ids of the records stored under a flush id.

@@ -96,12 +96,13 @@ type gatedStore struct {
 	fail       atomic.Bool
 }
 
-func (g *gatedStore) PrepareLogs(b *clickhouse.LogBatch) {
-	g.Store.PrepareLogs(b)
+func (g *gatedStore) PrepareLogs(ctx context.Context, b *clickhouse.LogBatch) error {
+	err := g.Store.PrepareLogs(ctx, b)
 	select {
 	case g.prepared <- struct{}{}:
 	default: // nobody counts any more (a stopping ingester's final flush)
 	}
+	return err
 }
 
 func (g *gatedStore) WriteLogs(ctx context.Context, b *clickhouse.LogBatch) error {

@@ -42,6 +42,8 @@ type LogBatch struct {
 	blocks    lineBlocks
 	bloomed   []uint8
 	bloomCols []any
+	// indexed: the batch's index rows (new streams, line blooms) are stored (PrepareLogs).
+	indexed bool
 }
 
 // Len is the number of rows in the batch.
@@ -96,6 +98,7 @@ func (b *LogBatch) Reset() {
 	b.streams = streamRows{}
 	b.blocks.reset()
 	b.bloomCols = nil
+	b.indexed = false
 }
 
 // Add appends one record. Rows need not come stream by stream: a flush adds them in the
@@ -123,7 +126,7 @@ func (b *LogBatch) addPlace(tenant string, retentionDays uint16, flushID uint64,
 	sk := streamKey{tenant: tenant, day: day, retention: retentionDays, id: s.StreamId}
 	b.streams.add(sk, res.GetServiceName(), s)
 	b.blocks.add(blockKey{stream: sk, flushID: flushID}, res.GetServiceName(), int32(len(b.id)), ts)
-	b.bloomCols = nil
+	b.bloomCols, b.indexed = nil, false
 	b.bloomed = append(b.bloomed, 1)
 	b.tenant.add(tenant)
 	b.day = append(b.day, proto.ToDate(day))
@@ -413,19 +416,24 @@ func (k *knownStreams) remember(r *streamRows, idx []int) {
 	}
 }
 
-// PrepareLogs computes the batch's line blooms (when stored) ahead of WriteLogs, so that
-// a caller can do it while another batch is written.
-func (c *Client) PrepareLogs(b *LogBatch) {
-	if c.cfg.LineBlooms {
-		b.bloomColumns()
+// PrepareLogs stores the batch's index rows ahead of WriteLogs, so that a caller can do
+// it while another batch is written: they go first (see WriteLogs), and as round trips of
+// their own between a flush's INSERTs of log rows they took a tenth of ClickHouse's
+// INSERT time (35 of 444 ms for 100,000 records). They go over the query connections,
+// which keep no send buffer. Index rows whose log rows then fail to land are what a
+// failed flush left before: a line filter reads no rows for them, and a retry stores
+// them again under its own flush id.
+func (c *Client) PrepareLogs(ctx context.Context, b *LogBatch) error {
+	if err := c.writeLogIndex(ctx, c.conn, b); err != nil {
+		return err
 	}
+	b.indexed = true
+	return nil
 }
 
-// WriteLogs inserts the batch's new streams into log_streams, its line blooms into
-// log_blooms, then its rows in one INSERT. Streams and blooms go first: stream matchers
-// are answered from log_streams and line filters skip blocks by their blooms, so a log
-// row must never be stored before either.
-func (c *Client) WriteLogs(ctx context.Context, b *LogBatch) error {
+// writeLogIndex inserts the batch's new streams into log_streams and, when stored, its
+// line blooms into log_blooms.
+func (c *Client) writeLogIndex(ctx context.Context, conn driver.Conn, b *LogBatch) error {
 	if b.Len() == 0 {
 		return nil
 	}
@@ -438,20 +446,34 @@ func (c *Client) WriteLogs(ctx context.Context, b *LogBatch) error {
 			tenant, day, ret, id = append(tenant, k.tenant), append(day, k.day), append(ret, k.retention), append(id, k.id)
 			service, lk, lv = append(service, b.streams.service[i]), append(lk, b.streams.lk[i]), append(lv, b.streams.lv[i])
 		}
-		if err := c.insert(ctx, "log_streams", logStreamsColumns, []any{tenant, day, ret, id, service, lk, lv}); err != nil {
+		if err := c.insert(ctx, conn, "log_streams", logStreamsColumns, []any{tenant, day, ret, id, service, lk, lv}); err != nil {
 			return err
 		}
 		c.known.remember(&b.streams, idx)
 	}
-	cols := b.columns()
 	if c.cfg.LineBlooms {
-		if err := c.insert(ctx, "log_blooms", logBloomsColumns, b.bloomColumns()); err != nil {
+		return c.insert(ctx, conn, "log_blooms", logBloomsColumns, b.bloomColumns())
+	}
+	return nil
+}
+
+// WriteLogs inserts the batch's index rows, unless PrepareLogs did, then its rows in one
+// INSERT. The index goes first: stream matchers are answered from log_streams and line
+// filters skip blocks by their blooms, so a log row must never be stored before either.
+func (c *Client) WriteLogs(ctx context.Context, b *LogBatch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	if !b.indexed {
+		if err := c.writeLogIndex(ctx, c.ins, b); err != nil {
 			return err
 		}
-	} else {
+	}
+	cols := b.columns()
+	if !c.cfg.LineBlooms {
 		cols[len(cols)-1] = make([]uint8, b.Len()) // bloomed = 0: line filters read these rows
 	}
-	return c.insert(ctx, "logs", logsInsertColumns, cols)
+	return c.insert(ctx, c.ins, "logs", logsInsertColumns, cols)
 }
 
 // WriteSpans inserts the spans and their trace-index rows. The index is written after
@@ -460,13 +482,13 @@ func (c *Client) WriteSpans(ctx context.Context, b *SpanBatch) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	if err := c.insert(ctx, "spans", spansColumns, b.columns()); err != nil {
+	if err := c.insert(ctx, c.ins, "spans", spansColumns, b.columns()); err != nil {
 		return err
 	}
-	return c.insert(ctx, "trace_index", traceIndexColumns, b.indexColumns())
+	return c.insert(ctx, c.ins, "trace_index", traceIndexColumns, b.indexColumns())
 }
 
-func (c *Client) insert(ctx context.Context, table string, defs []string, cols []any) error {
+func (c *Client) insert(ctx context.Context, conn driver.Conn, table string, defs []string, cols []any) error {
 	if c.cfg.Cluster != "" {
 		// A Distributed table queues an insert for the other shards and sends it in the
 		// background unless told otherwise; a flush is acknowledged as stored, so it waits
@@ -475,7 +497,7 @@ func (c *Client) insert(ctx context.Context, table string, defs []string, cols [
 		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_distributed_sync": 1}))
 	}
 	q := fmt.Sprintf("INSERT INTO %s.%s (%s)", c.cfg.Database, table, strings.Join(columnNames(defs), ", "))
-	batch, err := c.ins.PrepareBatch(ctx, q)
+	batch, err := conn.PrepareBatch(ctx, q)
 	if err != nil {
 		return fmt.Errorf("insert into %s: prepare: %w", table, err)
 	}

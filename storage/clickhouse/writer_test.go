@@ -164,7 +164,8 @@ func TestStoredAmongAndStoredIDs(t *testing.T) {
 
 // A batch is Reset and reused by the next flush; each flush must store exactly its own
 // rows, with nothing left over from a longer batch before it (strings, arrays split
-// at the right rows, days, blooms).
+// at the right rows, days, blooms), and its index rows once whether PrepareLogs stored
+// them or WriteLogs did.
 func TestReusedLogBatchStoresEachFlushExactly(t *testing.T) {
 	c := chtest.New(t)
 	ctx := context.Background()
@@ -201,6 +202,20 @@ func TestReusedLogBatchStoresEachFlushExactly(t *testing.T) {
 		for k := f.from; k < f.to; k++ {
 			s, res, r := record(k)
 			b.Add("t1", 30, f.id, s, res, r)
+		}
+		if f.id == 2 {
+			// The ingester's path: the index rows first, while another batch is written.
+			if err := c.PrepareLogs(ctx, &b); err != nil {
+				t.Fatal(err)
+			}
+			var blooms, logs uint64
+			q := fmt.Sprintf("SELECT (SELECT sum(rows) FROM %[1]s.log_blooms WHERE flush_id = 2), (SELECT count() FROM %[1]s.logs WHERE flush_id = 2)", c.Database())
+			if err := c.Conn().QueryRow(ctx, q).Scan(&blooms, &logs); err != nil {
+				t.Fatal(err)
+			}
+			if blooms != 120 || logs != 0 {
+				t.Fatalf("after PrepareLogs: blooms cover %d rows and %d log rows are stored; want 120 and 0", blooms, logs)
+			}
 		}
 		if err := c.WriteLogs(ctx, &b); err != nil {
 			t.Fatal(err)

@@ -111,10 +111,8 @@ func (s *storageService) stopping(error) error {
 }
 
 // PrepareLogs, WriteLogs and WriteSpans make the service the ingester's Store.
-func (s *storageService) PrepareLogs(b *clickhouse.LogBatch) {
-	if s.client != nil {
-		s.client.PrepareLogs(b)
-	}
+func (s *storageService) PrepareLogs(ctx context.Context, b *clickhouse.LogBatch) error {
+	return s.client.PrepareLogs(ctx, b)
 }
 
 func (s *storageService) WriteLogs(ctx context.Context, b *clickhouse.LogBatch) error {
