@@ -3,7 +3,6 @@ package ingester
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,6 +20,8 @@ import (
 	"github.com/strataobs/strata/storage/clickhouse"
 	"github.com/strataobs/strata/storage/clickhouse/chtest"
 	"github.com/strataobs/strata/wal"
+
+	"github.com/strataobs/strata/wal/waltest"
 )
 
 func testIngester(t *testing.T, store Store, dir string, mut func(*Config)) *Ingester {
@@ -64,29 +65,6 @@ func tryPushN(i *Ingester, tenant string, from, n int) error {
 	return err
 }
 
-// copyDir snapshots a WAL directory as a crash would leave it (the process keeps running,
-// its lock file is not copied).
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll(dst, 0o755)
-	for _, e := range entries {
-		if e.Name() == "LOCK" {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func countLogs(t *testing.T, c *clickhouse.Client, tenant string) uint64 {
 	t.Helper()
 	var n uint64
@@ -119,7 +97,7 @@ func TestReplayFlushesUnflushedRecords(t *testing.T) {
 	a := testIngester(t, ch, filepath.Join(dir, "a"), func(c *Config) { c.MaxEpochAge = time.Hour; c.MaxEpochRecords = 1 << 30 })
 	pushN(t, a, "replay", 0, 500)
 	pushN(t, a, "replay", 500, 500)
-	copyDir(t, filepath.Join(dir, "a"), filepath.Join(dir, "b"))
+	waltest.CopyDir(t, filepath.Join(dir, "a"), filepath.Join(dir, "b"))
 	if n := countLogs(t, ch, "replay"); n != 0 {
 		t.Fatalf("%d rows flushed before the crash, want 0", n)
 	}
@@ -136,7 +114,7 @@ func TestReplayDoesNotRepeatFlushed(t *testing.T) {
 	a := testIngester(t, ch, filepath.Join(dir, "a"), nil)
 	pushN(t, a, "flushed", 0, 300)
 	waitLogs(t, ch, "flushed", 300)
-	copyDir(t, filepath.Join(dir, "a"), filepath.Join(dir, "b"))
+	waltest.CopyDir(t, filepath.Join(dir, "a"), filepath.Join(dir, "b"))
 	b := testIngester(t, ch, filepath.Join(dir, "b"), nil)
 	pushN(t, b, "flushed", 300, 100) // new records still flow and mark progress
 	waitLogs(t, ch, "flushed", 400)
@@ -348,7 +326,7 @@ func TestReplayKeepsLocatedPushes(t *testing.T) {
 	if _, err := a.PushLocated(context.Background(), locate(t, raw, headLen)); err != nil {
 		t.Fatal(err)
 	}
-	copyDir(t, filepath.Join(dir, "a"), filepath.Join(dir, "b"))
+	waltest.CopyDir(t, filepath.Join(dir, "a"), filepath.Join(dir, "b"))
 	b := testIngester(t, ch, filepath.Join(dir, "b"), nil)
 	defer services.StopAndAwaitTerminated(context.Background(), b)
 	waitLogs(t, ch, "located", 300)

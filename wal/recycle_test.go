@@ -4,9 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/strataobs/strata/wal/waltest"
 )
 
 func recycleConfig(dir string) Config {
@@ -62,28 +63,6 @@ func TestRecycleSegments(t *testing.T) {
 	}
 }
 
-// copyDir copies dir's files as a crash would leave them: what was written,
-// whether or not it was closed.
-func copyDir(t testing.TB, from, to string) {
-	t.Helper()
-	entries, err := os.ReadDir(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Name() == "LOCK" {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(from, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestRecycledTailAfterCrash replays a directory copied while the WAL was
 // writing a recycled segment: the file still holds the older segment's
 // records past the new ones, with valid checksums under their own mask.
@@ -106,7 +85,7 @@ func TestRecycledTailAfterCrash(t *testing.T) {
 	}
 
 	crashed := recycleConfig(t.TempDir())
-	copyDir(t, cfg.Dir, crashed.Dir)
+	waltest.CopyDir(t, cfg.Dir, crashed.Dir)
 	w2, got, stats := openReplayed(t, crashed)
 	equalRecords(t, got, kept)
 	noCorruption(t, stats)

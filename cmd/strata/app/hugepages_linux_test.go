@@ -24,7 +24,11 @@ func vmaFlags(t *testing.T) (ranges [][2]uintptr, flags [][]string) {
 			flags[len(flags)-1] = strings.Fields(rest)
 			continue
 		}
-		lo, hi, ok := strings.Cut(strings.Fields(line)[0], "-")
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		lo, hi, ok := strings.Cut(fields[0], "-")
 		if !ok {
 			continue
 		}
@@ -42,11 +46,36 @@ func vmaFlags(t *testing.T) (ranges [][2]uintptr, flags [][]string) {
 	return ranges, flags
 }
 
+// vmRSS is the process's resident memory, from /proc/self/status.
+func vmRSS(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("/proc/self/status: no VmRSS")
+	return 0
+}
+
 func TestAdviseHeapHugePages(t *testing.T) {
 	const n = 64 << 20
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
+	rss := vmRSS(t)
 	start, end, why := adviseHeapHugePages(n)
+	// Nothing is touched: the mapping is not resident memory until the heap uses it.
+	if grown := vmRSS(t) - rss; grown > n/4 {
+		t.Errorf("RSS grew by %d bytes advising %d: the memory was touched", grown, n)
+	}
 
 	if mode := thpMode(); mode != "madvise" {
 		if why == "" || start != 0 || end != 0 {
